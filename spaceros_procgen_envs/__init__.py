@@ -1,0 +1,13 @@
+"""spaceros_procgen_envs: procedurally generated space-robotics simulations, many at once.
+
+>>> import spaceros_procgen_envs
+>>> spaceros_procgen_envs.list_tasks()[:1]
+['debris_capture']
+"""
+
+from .domains import get_domain, list_domains
+from .errors import ProcgenError
+from .registry import TaskSpec, get_task, list_tasks
+
+__all__ = ["ProcgenError", "TaskSpec", "get_domain", "get_task", "list_domains", "list_tasks"]
+__version__ = "0.1.0"

@@ -1,0 +1,120 @@
+"""The task registry: the one map of what tasks exist and what each env of them needs.
+
+A task is one folder under ``tasks/`` whose ``__init__`` calls :func:`register_task`
+with a :class:`TaskSpec`. Everything else (CLI choices, ``list_envs.py``, asset
+generation, the Gymnasium ids) reads this registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .assets.generators import AssetRequest
+from .domains import DOMAINS, Domain, get_domain
+from .errors import TaskDomainError, unknown_name
+
+# (generator name, generator config) for each named asset of one env.
+AssetPlan = Callable[[Domain], dict[str, tuple[str, Any]]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task is, independent of how it is simulated.
+
+    Attributes:
+        name: bare task name (``perseverance``); the Gymnasium id is ``spaceros/<name>``.
+        robot: human-readable robot description.
+        robot_kind: ``manipulator``, ``rover`` or ``multicopter`` (selects the teleop scheme).
+        action_names: meaning of each action component, in order (actions are in [-1, 1]).
+        default_domain: domain used when none is given.
+        description: one line for ``list_envs.py``.
+        asset_plan: domain -> the procedural assets every env of this task needs.
+        domains: domains the task can run in.
+        time_limit_s: episode length before truncation, seconds of sim time.
+        multi_agent: True for tasks with several robots, each a PettingZoo agent.
+    """
+
+    name: str
+    robot: str
+    robot_kind: str
+    action_names: tuple[str, ...]
+    default_domain: str
+    description: str
+    asset_plan: AssetPlan
+    domains: tuple[str, ...] = tuple(DOMAINS)
+    time_limit_s: float = 10.0
+    multi_agent: bool = False
+
+    @property
+    def action_dim(self) -> int:
+        return len(self.action_names)
+
+    @property
+    def gym_id(self) -> str:
+        return f"spaceros/{self.name}"
+
+    def resolve_domain(self, domain: str | None) -> Domain:
+        """The domain to run in: ``domain`` or the default, checked against :attr:`domains`."""
+        resolved = get_domain(domain or self.default_domain)
+        if resolved.name not in self.domains:
+            raise TaskDomainError(
+                f"task '{self.name}' cannot run in domain '{resolved.name}'"
+                f"{' (it has no ground)' if not resolved.has_ground else ''}; "
+                f"use one of: {', '.join(self.domains)}.")
+        return resolved
+
+    def asset_requests(self, env_seed: int, domain: str | None = None) -> dict[str, AssetRequest]:
+        """The cache requests for one env; env ``i`` of a batch uses ``env_seed = seed + i``."""
+        plan = self.asset_plan(self.resolve_domain(domain))
+        return {name: AssetRequest(gen, cfg, (int(env_seed), index))
+                for index, (name, (gen, cfg)) in enumerate(plan.items())}
+
+
+_TASKS: dict[str, TaskSpec] = {}
+
+
+def register_task(spec: TaskSpec) -> TaskSpec:
+    """Add ``spec`` to the registry (a second task with the same name is an error)."""
+    if spec.name in _TASKS and _TASKS[spec.name] is not spec:
+        raise ValueError(f"task '{spec.name}' is registered twice")
+    if spec.default_domain not in spec.domains:
+        raise ValueError(f"task '{spec.name}': default domain not in its domains")
+    _TASKS[spec.name] = spec
+    return spec
+
+
+def _load_tasks() -> None:
+    from . import tasks
+
+    for info in pkgutil.iter_modules(tasks.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{tasks.__name__}.{info.name}")
+
+
+def all_tasks() -> dict[str, TaskSpec]:
+    """Every registered task, by name."""
+    if not _TASKS:
+        _load_tasks()
+    return dict(_TASKS)
+
+
+def get_task(name: str) -> TaskSpec:
+    """Return the task called ``name`` (bare, or ``spaceros/<name>``); "did you mean" if unknown."""
+    tasks = all_tasks()
+    bare = name.removeprefix("spaceros/")
+    if bare not in tasks:
+        raise unknown_name("task", name, tasks)
+    return tasks[bare]
+
+
+def list_tasks(multi_agent: bool = False) -> list[str]:
+    """Names of the registered tasks; with ``multi_agent=True`` only the multi-robot ones.
+
+    >>> "perseverance" in list_tasks()
+    True
+    """
+    return [n for n, spec in all_tasks().items() if spec.multi_agent or not multi_agent]

@@ -1,0 +1,1 @@
+"""One sub-package per task; each registers its :class:`~spaceros_procgen_envs.registry.TaskSpec`."""
