@@ -1,0 +1,48 @@
+"""ament_python packaging: works with `pip install -e .` and with colcon."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "spaceros_procgen_envs"
+
+# ROS 2 Python wheels for a plain venv; a ROS install provides these itself.
+ROS_WHEELS = [
+    "ros-rclpy", "ros-std-msgs", "ros-geometry-msgs", "ros-sensor-msgs", "ros-std-srvs",
+    "ros-rosgraph-msgs", "ros-nav-msgs", "ros-rmw-fastrtps-cpp",
+]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE}/config", glob("config/*")),
+    ],
+    scripts=sorted(glob("scripts/*.py")),
+    python_requires=">=3.10",
+    install_requires=[
+        "setuptools",
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "trimesh>=4.0",
+        "mujoco>=3.2",
+        "gymnasium>=1.0",
+        "platformdirs>=3.0",
+        "tqdm>=4.60",
+        "pillow>=9.0",
+    ],
+    extras_require={
+        "ros": ROS_WHEELS,
+        "keyboard": ["pynput>=1.7"],
+        "test": ["pytest>=7", "pytest-timeout>=2"],
+    },
+    zip_safe=True,
+    maintainer="spaceros_procgen_envs developers",
+    maintainer_email="dev@spaceros-procgen.invalid",
+    description="Procedurally generated space-robotics simulations, many at once on a CPU.",
+    license="Apache-2.0",
+)

@@ -1,0 +1,135 @@
+"""The argument parser every script shares, and the wrapper that turns errors into one line.
+
+Bad input never shows a traceback: argparse errors print one line and exit 2, a
+:class:`~spaceros_procgen_envs.errors.ProcgenError` at run time prints one line and
+exits 1, Ctrl-C exits 130.
+
+Example::
+
+    parser = make_parser("Fill the asset cache.")
+    args = parser.parse_args(["--task", "perseverance", "--num_envs", "4"])
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+
+from .domains import list_domains
+from .errors import ProcgenError, unknown_name
+from .registry import get_task, list_tasks
+
+BACKENDS = ("sync", "thread", "process", "ray")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line: ``prog: error: message``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (``--num_envs``, ``--workers``, ``--steps``)."""
+    value = _number(text, int, "a positive integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}; use 1 or more")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (``--seed``)."""
+    value = _number(text, int, "an integer >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite float >= 0 (``--duration``, ``--older-than``)."""
+    value = _number(text, float, "a number >= 0")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0 (``--realtime_factor``, rates)."""
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def task_name(text: str) -> str:
+    """A registered task, bare or as ``spaceros/<task>``; returns the bare name."""
+    try:
+        return get_task(text).name
+    except ProcgenError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def domain_name(text: str) -> str:
+    if text not in list_domains():
+        raise argparse.ArgumentTypeError(str(unknown_name("domain", text, list_domains())))
+    return text
+
+
+def backend_name(text: str) -> str:
+    if text not in BACKENDS:
+        raise argparse.ArgumentTypeError(str(unknown_name("backend", text, BACKENDS)))
+    return text
+
+
+def _number(text: str, kind: type, expected: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLineParser:
+    """A parser with the flags every script shares (SPEC 7).
+
+    Args:
+        description: what the script does, shown by ``--help``.
+        sim_flags: add ``--task --num_envs --seed --domain`` (asset and simulation scripts).
+
+    Returns:
+        An :class:`OneLineParser`; add script-specific flags to it.
+    """
+    parser = OneLineParser(description=description,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+    if sim_flags:
+        parser.add_argument("--task", type=task_name, default="perseverance",
+                            help=f"task to run, one of: {', '.join(list_tasks())}")
+        parser.add_argument("--num_envs", type=positive_int, default=1,
+                            help="number of parallel environments (env i gets seed + i)")
+        parser.add_argument("--seed", type=non_negative_int, default=42,
+                            help="base seed of the procedural worlds")
+        parser.add_argument("--domain", type=domain_name, default=None,
+                            help=f"one of: {', '.join(list_domains())} (default: the task's own)")
+    return parser
+
+
+def check_task_domain(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a ``--domain`` the ``--task`` cannot run in, as an argument error (exit 2)."""
+    try:
+        get_task(args.task).resolve_domain(args.domain)
+    except ProcgenError as exc:
+        parser.error(f"argument --domain: {exc}")
+
+
+def run_main(main: Callable[[Sequence[str] | None], int | None],
+             argv: Sequence[str] | None = None) -> int:
+    """Call ``main(argv)``; a ProcgenError becomes one line and exit 1, Ctrl-C exit 130."""
+    try:
+        return int(main(argv) or 0)
+    except ProcgenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,22 @@
+"""Shared fixtures: every test gets its own asset cache and ROS domain."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never touch the user's real cache: each test session has its own directory."""
+    monkeypatch.setenv("SPACEROS_PROCGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def script_cmd(name: str, *args: str) -> list[str]:
+    """The command line that runs ``scripts/<name>`` with this interpreter."""
+    return [sys.executable, str(SCRIPTS / name), *args]
