@@ -1,0 +1,1 @@
+"""MuJoCo simulation: robots, scene composition from cached assets, the batched core."""

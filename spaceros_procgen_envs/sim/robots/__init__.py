@@ -1,0 +1,1 @@
+"""Robots written for this package (MjSpec builders + their controllers)."""
