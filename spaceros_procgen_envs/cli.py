@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from .domains import list_domains
 from .errors import ProcgenError, unknown_name
 from .registry import get_task, list_tasks
+from .vector.backends import BACKENDS
 
-BACKENDS = ("sync", "thread", "process", "ray")
 
 
 class OneLineParser(argparse.ArgumentParser):

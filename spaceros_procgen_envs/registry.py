@@ -67,6 +67,10 @@ class TaskSpec:
                 f"use one of: {', '.join(self.domains)}.")
         return resolved
 
+    def task_class(self) -> type:
+        """The simulation class of this task: ``TASK`` in ``tasks/<name>/env.py``."""
+        return importlib.import_module(f"{__package__}.tasks.{self.name}.env").TASK
+
     def asset_requests(self, env_seed: int, domain: str | None = None) -> dict[str, AssetRequest]:
         """The cache requests for one env; env ``i`` of a batch uses ``env_seed = seed + i``."""
         plan = self.asset_plan(self.resolve_domain(domain))
@@ -91,7 +95,7 @@ def _load_tasks() -> None:
     from . import tasks
 
     for info in pkgutil.iter_modules(tasks.__path__):
-        if not info.name.startswith("_"):
+        if info.ispkg:
             importlib.import_module(f"{tasks.__name__}.{info.name}")
 
 

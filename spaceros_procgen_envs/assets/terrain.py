@@ -102,7 +102,7 @@ _PRESETS: dict[str, dict] = {
                  dune_height_m=0.35, dune_wavelength_m=(4.0, 8.0), dune_lee_fraction=0.3,
                  crater_density_per_m2=0.003, crater_radius_m=(1.0, 3.0),
                  crater_depth_ratio=(0.04, 0.08), crater_rim_ratio=0.015, crater_soften_m=0.4,
-                 rock_density_per_m2=0.08, rock_radius_m=(0.15, 0.4)),
+                 rock_density_per_m2=0.05, rock_radius_m=(0.2, 0.5)),
     # Rubble-pile surface: rough, large relief, big deep craters, many boulders.
     "asteroid": dict(relief_rms_m=0.35, relief_wavelength_m=(3.0, 30.0), relief_beta=2.8,
                      roughness_rms_m=0.04, roughness_wavelength_m=1.0,

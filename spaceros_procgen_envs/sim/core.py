@@ -1,0 +1,115 @@
+"""One simulated world: a task's MuJoCo model and data, stepped at the agent rate.
+
+:class:`SimEnv` is what every adapter (Gymnasium single env, the batched vector env and
+its backends, ROS) drives. It validates nothing about the caller's action beyond its
+finite values (see :func:`check_action`) and never lets a NaN out: a diverging
+simulation is reset and reported with ``info["diverged"] = True``.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from ..assets.types import Asset
+from ..registry import get_task
+from .robots.base import CONTROL_HZ
+
+_BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
+
+
+def check_action(action, dim: int, env_index: int | None = None) -> np.ndarray:
+    """Return ``action`` as float32 clipped to [-1, 1]; refuse wrong shapes and NaN/inf.
+
+    Raises:
+        ValueError: naming the expected shape, or the env index holding a non-finite value.
+    """
+    arr = np.asarray(action, dtype=np.float32)
+    where = "" if env_index is None else f" for env {env_index}"
+    if arr.shape != (dim,):
+        raise ValueError(f"action{where} must have shape ({dim},), got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"action{where} contains NaN or inf: {arr.tolist()}")
+    return np.clip(arr, -1.0, 1.0)
+
+
+class SimEnv:
+    """One procedural world of ``task``, built from its cached assets.
+
+    Args:
+        task: registered task name.
+        assets: this env's assets (``pipeline`` loads them from the cache).
+        env_seed: the world's seed (``seed + i`` for env i); also seeds episode resets.
+        domain: domain name, or None for the task's default.
+        task_options: forwarded to the task class (e.g. ``rewards=``).
+
+    Example::
+
+        env = SimEnv("perseverance", assets, env_seed=42)
+        obs, info = env.reset(seed=0)
+        obs, reward, terminated, truncated, info = env.step(np.zeros(2, np.float32))
+    """
+
+    def __init__(self, task: str, assets: dict[str, Asset], env_seed: int,
+                 domain: str | None = None, **task_options):
+        spec = get_task(task)
+        self.spec, self.env_seed = spec, int(env_seed)
+        self.domain = spec.resolve_domain(domain)
+        self.task = spec.task_class()(spec, self.domain, assets, **task_options)
+        self.model = self.task.build().compile()
+        self.data = mujoco.MjData(self.model)
+        self.task.bind(self.model)
+        self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
+        self.max_steps = int(round(spec.time_limit_s * CONTROL_HZ))
+        self.observation_space = self.task.observation_space()
+        self.action_dim = spec.action_dim
+        self.rng = np.random.default_rng([self.env_seed, 0])
+        self.prev_action = np.zeros(self.action_dim, np.float32)
+        self.steps = 0
+        self.episodes = 0
+
+    @property
+    def dt(self) -> float:
+        """Seconds of sim time per agent step (1 / 50 Hz)."""
+        return self.substeps * self.model.opt.timestep
+
+    def reset(self, seed: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
+        """Start an episode; ``seed`` re-seeds this env's episode randomness."""
+        if seed is not None:
+            self.rng = np.random.default_rng([self.env_seed, int(seed) + 1])
+        mujoco.mj_resetData(self.model, self.data)
+        self.task.reset(self.model, self.data, self.rng)
+        mujoco.mj_forward(self.model, self.data)
+        self.prev_action[:] = 0.0
+        self.steps = 0
+        self.episodes += 1
+        return self._observe(), {"env_seed": self.env_seed}
+
+    def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
+        """Advance one agent step with an action already passed through :func:`check_action`."""
+        model, data = self.model, self.data
+        warnings_before = data.warning[_BADQACC].number
+        self.task.apply_action(model, data, action)
+        mujoco.mj_step(model, data, nstep=self.substeps)
+        self.steps += 1
+        if data.warning[_BADQACC].number != warnings_before or not np.isfinite(data.qpos).all():
+            return self._diverged()
+        terms = self.task.reward_terms(model, data, action, self.prev_action)
+        self.prev_action[:] = action
+        info = {f"reward/{name}": value for name, value in terms.items()}
+        success = bool(self.task.success(model, data))
+        info["is_success"], info["diverged"] = success, False
+        return (self._observe(), float(sum(terms.values())), success,
+                self.steps >= self.max_steps, info)
+
+    def _diverged(self):
+        obs, _ = self.reset()
+        info = {f"reward/{name}": 0.0 for name in self.task.reward_names}
+        info["is_success"], info["diverged"] = False, True
+        return obs, 0.0, False, True, info
+
+    def _observe(self) -> dict[str, np.ndarray]:
+        obs = self.task.observe(self.model, self.data)
+        for value in obs.values():
+            np.nan_to_num(value, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        return obs

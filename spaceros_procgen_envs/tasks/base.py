@@ -1,0 +1,143 @@
+"""What every task shares: scene assembly from cached assets, reward terms, the robot.
+
+A task subclass builds its world in :meth:`Task.build_world`, places objects in
+:meth:`Task.reset_objects`, adds observation keys in :meth:`Task.observe_task`, and lists
+its reward terms as ``(function, weight)``: each term is a tiny method named
+``reward_<name>`` whose value is logged as ``info["reward/<name>"]`` (already weighted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from ..assets.types import Asset, Heightmap, MeshAsset
+from ..domains import Domain
+from ..registry import TaskSpec
+from ..sim import scene
+from ..sim.robots.base import Robot
+
+F32 = np.float32
+
+
+def box(shape: tuple[int, ...], low: float = -np.inf, high: float = np.inf) -> gym.spaces.Box:
+    """A float32 observation box."""
+    return gym.spaces.Box(low, high, shape, F32)
+
+
+@dataclass(frozen=True)
+class RewardCfg:
+    """Weights of the reward terms; a field called ``x`` weighs the method ``reward_x``."""
+
+    action_rate: float = -0.01
+
+
+class Task:
+    """One env's task: owns its robot, builds its world, observes and rewards it.
+
+    Args:
+        spec: the registry entry.
+        domain: where it runs.
+        assets: the env's cached procedural assets, by the names in ``spec.asset_plan``.
+        rewards: reward weights (a subclass of :class:`RewardCfg`), or None for defaults.
+    """
+
+    REWARDS: ClassVar[type[RewardCfg]] = RewardCfg
+
+    def __init__(self, spec: TaskSpec, domain: Domain, assets: dict[str, Asset],
+                 rewards: RewardCfg | None = None):
+        self.spec, self.domain, self.assets = spec, domain, assets
+        self.rewards = rewards or self.REWARDS()
+        self._terms = tuple(name for name in vars(self.rewards) if getattr(self.rewards, name))
+        self.robot: Robot = self.make_robot()
+        self.model: mujoco.MjModel | None = None
+
+    # --- to override -------------------------------------------------------------------
+    def make_robot(self) -> Robot:
+        raise NotImplementedError
+
+    def build_world(self, spec: mujoco.MjSpec) -> None:
+        """Add the robot and the task's objects to ``spec`` (terrain and boulders are added)."""
+        self.robot.attach(spec, spec.worldbody, (0.0, 0.0, 0.0))
+
+    def bind_task(self, model: mujoco.MjModel) -> None:
+        """Cache ids of the task's own bodies/sites after compilation."""
+
+    def reset_objects(self, model: mujoco.MjModel, data: mujoco.MjData,
+                      rng: np.random.Generator) -> None:
+        """Re-sample object poses for a new episode (the world's assets stay)."""
+
+    def observe_task(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, np.ndarray]:
+        return {}
+
+    def task_observation_space(self) -> dict[str, gym.spaces.Box]:
+        return {}
+
+    def success(self, model: mujoco.MjModel, data: mujoco.MjData) -> bool:
+        """True when the episode is won (it then terminates)."""
+        return False
+
+    # --- shared machinery ----------------------------------------------------------------
+    @property
+    def reward_names(self) -> tuple[str, ...]:
+        return self._terms
+
+    def build(self) -> mujoco.MjSpec:
+        """The complete world: domain, terrain, scenery, robot and task objects."""
+        spec = scene.new_spec(self.domain, self.spec.name)
+        terrain = self.assets.get("terrain")
+        if isinstance(terrain, Heightmap):
+            scene.add_terrain(spec, terrain)
+            self.add_boulders(spec, terrain)
+        self.build_world(spec)
+        return spec
+
+    def add_boulders(self, spec: mujoco.MjSpec, terrain: Heightmap) -> None:
+        """Static boulders around the work area, half sunk into the ground (scenery + obstacles)."""
+        rng = np.random.default_rng([len(self.assets), int(terrain.heights_m.size)])
+        _, _, work_r = terrain.work_area_m
+        half = 0.45 * min(terrain.size_m)
+        for name, asset in self.assets.items():
+            if not (name.startswith("boulder") and isinstance(asset, MeshAsset)):
+                continue
+            radius, angle = rng.uniform(work_r + 1.0, half), rng.uniform(0, 2 * np.pi)
+            x, y = radius * np.cos(angle), radius * np.sin(angle)
+            part = asset.parts["rock"]
+            z = terrain.height_at(x, y) - 0.3 * float(part.visual.extents[2])
+            body = spec.worldbody.add_body(name=name, pos=(x, y, z))
+            scene.add_mesh_part(spec, body, name, part, collide=scene.GROUND,
+                                affinity=scene.ROBOT)
+
+    def bind(self, model: mujoco.MjModel) -> None:
+        self.model = model
+        self.robot.bind(model)
+        self.bind_task(model)
+
+    def reset(self, model: mujoco.MjModel, data: mujoco.MjData, rng: np.random.Generator) -> None:
+        self.robot.reset(model, data, rng)
+        self.reset_objects(model, data, rng)
+        scene.randomize_sun(model, self.domain, rng)
+
+    def apply_action(self, model: mujoco.MjModel, data: mujoco.MjData, action: np.ndarray) -> None:
+        self.robot.apply_action(model, data, action)
+
+    def observation_space(self) -> gym.spaces.Dict:
+        return gym.spaces.Dict({**self.robot.observation_space(), **self.task_observation_space()})
+
+    def observe(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, np.ndarray]:
+        return {**self.robot.observe(model, data), **self.observe_task(model, data)}
+
+    def reward_terms(self, model: mujoco.MjModel, data: mujoco.MjData, action: np.ndarray,
+                     prev_action: np.ndarray) -> dict[str, float]:
+        """Every weighted term, by name; the reward is their sum."""
+        self._action, self._prev_action = action, prev_action
+        return {name: getattr(self.rewards, name) * float(getattr(self, f"reward_{name}")(model, data))
+                for name in self._terms}
+
+    def reward_action_rate(self, model, data) -> float:
+        """Squared change of the action since the last step (smoothness penalty)."""
+        return float(np.sum(np.square(self._action - self._prev_action)))
