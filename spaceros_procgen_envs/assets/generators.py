@@ -45,12 +45,12 @@ def get_generator(name: str) -> Callable[[Any, np.random.Generator], Asset]:
 
 @functools.cache
 def code_version(name: str) -> str:
-    """Hash of the generator's module source and of the shared asset types (16 hex chars)."""
-    from . import types
+    """Hash of the generator's module source and of the modules it shares (16 hex chars)."""
+    from . import meshutil, types
 
     module = importlib.import_module(_GENERATORS[name][0])
     digest = hashlib.sha256()
-    for mod in (module, types):
+    for mod in (module, types, meshutil):
         digest.update(inspect.getsource(mod).encode())
     return digest.hexdigest()[:16]
 

@@ -93,7 +93,7 @@ def thick_sheet(grid: np.ndarray, normals: np.ndarray, thickness: float) -> trim
     off = n * m
     walls = np.concatenate([np.column_stack([loop, nxt + off, nxt]),
                             np.column_stack([loop, loop + off, nxt + off])])
-    faces = np.concatenate([skin[:, ::-1], skin + off, walls])
+    faces = np.concatenate([skin, skin[:, ::-1] + off, walls])
     return oriented(trimesh.Trimesh(np.vstack([outer, inner]), faces, process=False))
 
 
@@ -119,13 +119,6 @@ def translated(mesh: trimesh.Trimesh, offset: np.ndarray) -> trimesh.Trimesh:
     return trimesh.Trimesh(np.asarray(mesh.vertices) + offset, mesh.faces.copy(), process=False)
 
 
-def transformed(mesh: trimesh.Trimesh, rotation: np.ndarray,
-                offset: np.ndarray) -> trimesh.Trimesh:
-    """A copy of ``mesh`` rotated by the 3x3 ``rotation`` then moved by ``offset`` metres."""
-    verts = np.asarray(mesh.vertices) @ np.asarray(rotation).T + offset
-    return trimesh.Trimesh(verts, mesh.faces.copy(), process=False)
-
-
 def mass_centre(meshes: list[trimesh.Trimesh]) -> np.ndarray:
     """Volume-weighted centre of several closed meshes (overlaps counted twice), metres."""
     vols = np.array([abs(m.volume) for m in meshes])
@@ -133,22 +126,10 @@ def mass_centre(meshes: list[trimesh.Trimesh]) -> np.ndarray:
     return (vols[:, None] * centres).sum(axis=0) / vols.sum()
 
 
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """Uniformly random 3x3 rotation matrix (from a unit quaternion ~ N(0, I) normalised)."""
-    w, x, y, z = rng.normal(size=4) / 1.0
-    q = np.array([w, x, y, z]) / np.linalg.norm([w, x, y, z])
-    w, x, y, z = q
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-
-
 def jitter_rgba(rng: np.random.Generator, rgba: tuple[float, ...],
                 jitter: float) -> tuple[float, float, float, float]:
-    """``rgba`` with brightness ~ U(1 - j, 1 + j) and per-channel tint ~ U(-j/3, j/3)."""
+    """``rgba`` with brightness ~ U(1 - j, 1 + j) and per-channel tint ~ U(-j/8, j/8)."""
     rgb = np.asarray(rgba[:3], np.float64)
-    rgb = rgb * rng.uniform(1 - jitter, 1 + jitter) + rng.uniform(-jitter / 3, jitter / 3, 3)
+    rgb = rgb * rng.uniform(1 - jitter, 1 + jitter) + rng.uniform(-jitter / 8, jitter / 8, 3)
     r, g, b = (float(round(c, 4)) for c in np.clip(rgb, 0.0, 1.0))
     return (r, g, b, float(rgba[3]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..assets.debris import debris_cfg
 from ..assets.peg_hole import peg_hole_cfg
 from ..assets.rocks import rock_cfg
@@ -23,11 +25,13 @@ def boulders(domain: Domain, count: int) -> dict:
     """``count`` scattered rocks (obstacles and scenery), none in a domain without ground."""
     if not domain.has_ground:
         return {}
-    return {f"boulder{k}": ("rock", rock_cfg(domain.rock_style, "boulder")) for k in range(count)}
+    cfg = replace(rock_cfg(domain.rock_style, "boulder"), rgba=domain.rock_rgba)
+    return {f"boulder{k}": ("rock", cfg) for k in range(count)}
 
 
 def sample_rock(domain: Domain) -> dict:
-    return {"sample": ("rock", rock_cfg(domain.rock_style, "sample"))}
+    cfg = replace(rock_cfg(domain.rock_style, "sample"), rgba=domain.rock_rgba)
+    return {"sample": ("rock", cfg)}
 
 
 def debris(kind: str = "any") -> dict:
