@@ -15,7 +15,9 @@ from ..assets.types import Asset
 from ..registry import get_task
 from .robots.base import CONTROL_HZ
 
-_BADQACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
+# MuJoCo resets the data itself and counts one of these warnings when the state blows up.
+_DIVERGENCE = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL,
+                                mujoco.mjtWarning.mjWARN_BADQACC)]
 
 
 def check_action(action, dim: int, env_index: int | None = None) -> np.ndarray:
@@ -31,6 +33,10 @@ def check_action(action, dim: int, env_index: int | None = None) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"action{where} contains NaN or inf: {arr.tolist()}")
     return np.clip(arr, -1.0, 1.0)
+
+
+def _divergence_count(data: mujoco.MjData) -> int:
+    return sum(data.warning[w].number for w in _DIVERGENCE)
 
 
 class SimEnv:
@@ -88,11 +94,11 @@ class SimEnv:
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
         """Advance one agent step with an action already passed through :func:`check_action`."""
         model, data = self.model, self.data
-        warnings_before = data.warning[_BADQACC].number
+        warnings_before = _divergence_count(data)
         self.task.apply_action(model, data, action)
         mujoco.mj_step(model, data, nstep=self.substeps)
         self.steps += 1
-        if data.warning[_BADQACC].number != warnings_before or not np.isfinite(data.qpos).all():
+        if _divergence_count(data) != warnings_before or not np.isfinite(data.qpos).all():
             return self._diverged()
         terms = self.task.reward_terms(model, data, action, self.prev_action)
         self.prev_action[:] = action
