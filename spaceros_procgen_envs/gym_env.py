@@ -47,7 +47,10 @@ class SpaceRosEnv(gym.Env):
         return self.sim.reset(seed=seed)
 
     def step(self, action):
-        return self.sim.step(check_action(action, self.action_space.shape[0]))
+        obs, *rest = self.sim.step(check_action(action, self.action_space.shape[0]))
+        for value in obs.values():  # NaN never reaches an observation
+            np.nan_to_num(value, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        return obs, *rest
 
     def render(self) -> np.ndarray | None:
         """An RGB image (height, width, 3) uint8 of the scene from the free camera."""

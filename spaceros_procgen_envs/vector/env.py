@@ -121,4 +121,7 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
 
     def _observations(self) -> dict[str, np.ndarray]:
         obs = self._out.obs
+        for value in obs.values():  # NaN never reaches an observation (one check per batch)
+            if not np.isfinite(value).all():
+                np.nan_to_num(value, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         return {k: v.copy() for k, v in obs.items()} if self._copy else dict(obs)
