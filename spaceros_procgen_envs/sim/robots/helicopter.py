@@ -1,33 +1,29 @@
-"""A coaxial Mars helicopter (Ingenuity-sized) with a velocity-command flight controller.
+"""A coaxial Mars helicopter (Ingenuity-sized: 1.8 kg, two counter-rotating 1.2 m rotors,
+0.49 m tall, four legs) with a velocity-command flight controller.
 
-Public figures used: 1.8 kg, two counter-rotating 1.2 m rotors, 0.49 m tall, four legs.
+Model: a free-floating base body (fuselage, legs, feet, mast, solar panel) carrying two visual
+rotor bodies on hinges that spin slowly for the viewer. Aerodynamics is reduced to what a
+coaxial with a swashplate delivers to a velocity-commanded agent: a collective thrust along
+body +z and bounded body torques, applied by ``mjTRN_SITE`` actuators on the rotor hub. No
+drag is modelled (the velocity loop damps). Feet contacts are overdamped (damping ratio 2,
+standing in for the legs' dampers), so a 1 m/s touchdown does not bounce, even on an asteroid.
 
-Model: one free-floating base body (fuselage, legs, feet, mast, solar panel) carrying two
-rotor bodies on hinge joints. The rotors are visual (no collision) and spin slowly for the
-viewer; aerodynamics is reduced to what a coaxial with a swashplate delivers at the level a
-velocity-commanded agent needs: a collective thrust along body +z and bounded body torques,
-all applied through ``mjTRN_SITE`` actuators on the rotor hub site. No drag is modelled:
-the velocity loop provides all the damping.
+Control, once per 50 Hz step in ``apply_action`` (pure-Python scalars, ~9 us):
 
-Control (``apply_action``, 50 Hz, Python) is a cascade:
+    velocity error of the CoM (heading frame) -> desired acceleration (clipped)
+    -> desired force F = m (a - g), tilt-limited (g read from ``model.opt.gravity``)
+    -> collective thrust T = F . z_body, and tilt error z_body x F/|F| -> body-rate setpoints
+    -> body-rate servos *inside MuJoCo* (velocity actuators: every 5 ms, implicit damping),
+       which is what keeps the 50 Hz outer loop stable.
 
-    velocity error (heading frame) -> desired acceleration (clipped)
-    -> desired force F = m (a - g)  (tilt-limited, g read from ``model.opt.gravity``)
-    -> collective thrust T = F . z_body, and a tilt error z_body x F/|F| -> body-rate setpoint
-    -> body-rate servos *inside MuJoCo* (velocity actuators, 200 Hz, implicit damping).
+Ground logic (Python state, cleared by ``reset``): the helicopter starts ``landed`` (thrust
+0, rotors idle, horizontal/yaw commands ignored) and takes off when action vz exceeds
+``takeoff_vz_frac``; it is ``landed`` again once a descent is commanded while it touches
+something and no longer descends, so it rests on the ground instead of hovering on it.
 
-Running the rate loop in MuJoCo actuators is what keeps the 50 Hz outer loop stable. The
-feet contacts are overdamped (damping ratio 2, standing in for the legs' dampers), so a 1 m/s
-touchdown does not bounce, even in asteroid gravity.
-
-Ground logic: the helicopter starts ``landed`` (thrust 0, rotors idle) and takes off on a
-climb command; it lands again when a descent is commanded, it no longer descends and its
-feet or body touch something (touchdown detector, as real autopilots have), so it rests
-on the ground instead of hovering on it.
-
-Low gravity: thrust is never negative, so a helicopter can only accelerate down at up to
-(1 - ``min_thrust_frac``) g and sideways at about g tan(``max_tilt_rad``) in level flight; on
-an asteroid (0.14 m/s^2) it flies, but slowly changes velocity: that is physics, not a bug.
+Thrust is never negative: in low gravity the helicopter can accelerate down at most at
+(1 - ``min_thrust_frac``) g and sideways at about g tan(``max_tilt_rad``) in level flight, so
+on an asteroid (0.14 m/s^2) it flies but changes velocity slowly. That is physics, not a bug.
 """
 
 from __future__ import annotations
@@ -42,12 +38,13 @@ import numpy as np
 from ..scene import GROUND, OBJECT, ROBOT, VISUAL_GROUP
 from .base import CONTROL_HZ
 
-_SITE = mujoco.mjtTrn.mjTRN_SITE
+_SITE, _JOINT = mujoco.mjtTrn.mjTRN_SITE, mujoco.mjtTrn.mjTRN_JOINT
 _BOX, _CAPSULE, _CYLINDER, _SPHERE = (mujoco.mjtGeom.mjGEOM_BOX, mujoco.mjtGeom.mjGEOM_CAPSULE,
                                       mujoco.mjtGeom.mjGEOM_CYLINDER, mujoco.mjtGeom.mjGEOM_SPHERE)
 # Camera mount orientations (MuJoCo camera convention: view along -z, image up = +y).
 _QUAT_LOOK_DOWN = (0.70710678, 0.0, 0.0, -0.70710678)  # image up = body +x (forward)
 _QUAT_LOOK_FORWARD = (0.5, 0.5, -0.5, -0.5)            # view along body +x, image up = body +z
+_SITE_GROUP = 4  # mounts and the hub are not drawn by default (viewer groups 0-2)
 _GOLD, _GREY, _DARK = (0.80, 0.62, 0.25, 1.0), (0.55, 0.55, 0.57, 1.0), (0.12, 0.12, 0.14, 1.0)
 
 
@@ -162,11 +159,12 @@ class Helicopter:
         base.add_freejoint(name=f"{p}root")
         self._add_airframe(base)
         hub_z = _LOWER_ROTOR_Z + 0.5 * self.cfg.rotor_gap_m
-        base.add_site(name=f"{p}rotor_hub", pos=(0, 0, hub_z), size=(0.01, 0, 0))
+        base.add_site(name=f"{p}rotor_hub", pos=(0, 0, hub_z), size=(0.01, 0, 0),
+                      group=_SITE_GROUP)
         base.add_site(name=f"{p}camera_mount_bottom", pos=(0, 0, -_FUSELAGE_HALF[2] - 0.005),
-                      quat=_QUAT_LOOK_DOWN, size=(0.01, 0, 0))
+                      quat=_QUAT_LOOK_DOWN, size=(0.01, 0, 0), group=_SITE_GROUP)
         base.add_site(name=f"{p}camera_mount_front", pos=(_FUSELAGE_HALF[0] + 0.005, 0, 0.03),
-                      quat=_QUAT_LOOK_FORWARD, size=(0.01, 0, 0))
+                      quat=_QUAT_LOOK_FORWARD, size=(0.01, 0, 0), group=_SITE_GROUP)
         for k, name in enumerate(("lower", "upper")):
             self._add_rotor(base, name, _LOWER_ROTOR_Z + k * self.cfg.rotor_gap_m)
         self._add_actuators(spec)
@@ -175,8 +173,8 @@ class Helicopter:
         p, c = self.prefix, self.cfg
         fuselage_mass = (c.mass_kg - 2 * c.rotor_mass_kg - 4 * (_LEG_MASS + _FOOT_MASS)
                          - _MAST_MASS - _PANEL_MASS)
-        body = base.add_geom(name=f"{p}fuselage", type=_BOX, size=_FUSELAGE_HALF, mass=fuselage_mass)
-        _collider(body, _GOLD)
+        _collider(base.add_geom(name=f"{p}fuselage", type=_BOX, size=_FUSELAGE_HALF,
+                                mass=fuselage_mass), _GOLD)
         for i, (sx, sy) in enumerate(((1, 1), (-1, 1), (-1, -1), (1, -1))):
             top = (0.05 * sx, 0.05 * sy, -0.05)
             foot = (_FOOT_XY * sx, _FOOT_XY * sy, _FOOT_Z)
@@ -203,12 +201,10 @@ class Helicopter:
         rotor.mass = c.rotor_mass_kg
         rotor.inertia = (0.5 * _spin_inertia(c), 0.5 * _spin_inertia(c), _spin_inertia(c))
         rotor.add_joint(name=f"{p}rotor_{name}", type=mujoco.mjtJoint.mjJNT_HINGE, axis=(0, 0, 1))
-        disc = rotor.add_geom(name=f"{p}rotor_{name}_disc", type=_CYLINDER,
-                              size=(c.rotor_radius_m, 0.002, 0))
-        _visual(disc, (0.7, 0.7, 0.7, 0.15))
-        blades = rotor.add_geom(name=f"{p}rotor_{name}_blades", type=_BOX,
-                                size=(c.rotor_radius_m, 0.035, 0.004))
-        _visual(blades, _DARK)
+        _visual(rotor.add_geom(name=f"{p}rotor_{name}_disc", type=_CYLINDER,
+                               size=(c.rotor_radius_m, 0.002, 0)), (0.7, 0.7, 0.7, 0.15))
+        _visual(rotor.add_geom(name=f"{p}rotor_{name}_blades", type=_BOX,
+                               size=(c.rotor_radius_m, 0.035, 0.004)), _DARK)
 
     def _add_actuators(self, spec: mujoco.MjSpec) -> None:
         """Thrust (N, along hub z), three body-rate servos (rad/s setpoints, torque-limited)
@@ -218,11 +214,10 @@ class Helicopter:
         thrust = spec.add_actuator(name=f"{p}thrust", trntype=_SITE, target=f"{p}rotor_hub",
                                    gear=(0, 0, 1, 0, 0, 0), ctrllimited=True, ctrlrange=(0, t_max))
         thrust.set_to_motor()
-        for axis, name in enumerate(("roll", "pitch", "yaw")):
-            kv = c.k_rate_yaw if name == "yaw" else c.k_rate_rp
-            tau = c.max_torque_yaw_nm if name == "yaw" else c.max_torque_rp_nm
-            gear = [0.0] * 6
-            gear[3 + axis] = 1.0
+        rp, yaw = (c.k_rate_rp, c.max_torque_rp_nm), (c.k_rate_yaw, c.max_torque_yaw_nm)
+        for gear, name, (kv, tau) in (((0, 0, 0, 1, 0, 0), "roll", rp),
+                                      ((0, 0, 0, 0, 1, 0), "pitch", rp),
+                                      ((0, 0, 0, 0, 0, 1), "yaw", yaw)):
             servo = spec.add_actuator(name=f"{p}rate_{name}", trntype=_SITE,
                                       target=f"{p}rotor_hub", gear=gear, ctrllimited=True,
                                       ctrlrange=(-c.max_rate_radps, c.max_rate_radps),
@@ -230,9 +225,8 @@ class Helicopter:
             servo.set_to_velocity(kv)  # torque = kv (setpoint - body rate), N m
         spin_kv = _spin_inertia(c) / 0.5  # N m per (rad/s): spin-up time constant 0.5 s
         for name in ("lower", "upper"):
-            spin = spec.add_actuator(name=f"{p}spin_{name}", target=f"{p}rotor_{name}",
-                                     trntype=mujoco.mjtTrn.mjTRN_JOINT)
-            spin.set_to_velocity(spin_kv)
+            spec.add_actuator(name=f"{p}spin_{name}", target=f"{p}rotor_{name}",
+                              trntype=_JOINT).set_to_velocity(spin_kv)
 
     # ---------------------------------------------------------------- runtime
     def bind(self, model: mujoco.MjModel) -> None:
@@ -254,7 +248,6 @@ class Helicopter:
         moment = model.body_mass[base] * model.body_ipos[base, 2] + sum(
             model.body_mass[b] * (model.body_pos[b, 2] + model.body_ipos[b, 2]) for b in rotor_ids)
         self._com_z = float(moment) / self._mass  # CoM height above the base origin (on body z), m
-        self._dt = 1.0 / CONTROL_HZ
         self._t_hard = float(model.actuator_ctrlrange[self._act0, 1])
         self._colliders = np.zeros(model.ngeom, bool)  # geoms whose contact means touchdown
         for name in ("fuselage", "foot0", "foot1", "foot2", "foot3"):
@@ -274,7 +267,7 @@ class Helicopter:
     def apply_action(self, model: mujoco.MjModel, data: mujoco.MjData, action: np.ndarray) -> None:
         """Run the flight controller once (50 Hz) and write the actuator setpoints."""
         c = self.cfg
-        ax, ay, az, ar = (min(1.0, max(-1.0, float(x))) for x in action)
+        ax, ay, az, ar = (min(1.0, max(-1.0, x)) for x in np.asarray(action, float).tolist())
         q = data.qpos[self._qadr + 3:self._qadr + 7].tolist()  # wxyz
         vel = data.qvel[self._vadr:self._vadr + 6].tolist()    # world lin, body ang
         vz_cmd = az * c.max_vel_z_mps
@@ -294,9 +287,9 @@ class Helicopter:
         fx, fy, fz = self._desired_force(ax, ay, vz_cmd, v_com, xb, g, (gx, gy, gz))
         thrust = min(t_max, max(0.0, fx * zb[0] + fy * zb[1] + fz * zb[2]))
         p_des, q_des = self._tilt_rates(fx, fy, fz, zb, xb, yb)
-        spin = c.rotor_visual_speed_radps
-        data.ctrl[self._act0:self._act0 + 6] = (thrust, p_des, q_des,
-                                                ar * c.max_yaw_rate_radps, spin, -spin)
+        spin = c.rotor_visual_speed_radps  # lower rotor counter-clockwise seen from above
+        data.ctrl[self._act0:self._act0 + 6] = (thrust, p_des, q_des, ar * c.max_yaw_rate_radps,
+                                                spin, -spin)
 
     def _update_landed(self, data: mujoco.MjData, az: float, vz_cmd: float, vz: float) -> bool:
         """Takeoff on a climb command; touchdown when a descent is commanded but the
@@ -309,7 +302,7 @@ class Helicopter:
         stalled = (vz_cmd < -c.takeoff_vz_frac * c.max_vel_z_mps and vz > -c.land_speed_mps
                    and self._touching(data))
         self._land_steps = self._land_steps + 1 if stalled else 0
-        self.landed = self._land_steps * self._dt >= c.land_detect_s
+        self.landed = self._land_steps >= c.land_detect_s * CONTROL_HZ
         return self.landed
 
     def _touching(self, data: mujoco.MjData) -> bool:
@@ -365,8 +358,7 @@ class Helicopter:
         }
 
     def observation_space(self) -> dict[str, gym.spaces.Box]:
-        c = self.cfg
-        t_max = c.max_thrust_to_weight * c.mass_kg * c.max_gravity_mps2
+        t_max = self.cfg.max_thrust_to_weight * self.cfg.mass_kg * self.cfg.max_gravity_mps2
         return {
             "base_pos": _box(-np.inf, np.inf, 3),
             "base_quat": _box(-1.0, 1.0, 4),
@@ -377,8 +369,7 @@ class Helicopter:
 
     def joint_state(self, model: mujoco.MjModel, data: mujoco.MjData
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rotor angles (rad), speeds (rad/s) and spin-servo torques (N m), in ``joint_names``
-        order."""
+        """Rotor angles (rad), speeds (rad/s), spin-servo torques (N m)."""
         return (data.qpos[self._rotor_q].copy(), data.qvel[self._rotor_v].copy(),
                 data.actuator_force[self._act0 + 4:self._act0 + 6].copy())
 
