@@ -110,7 +110,7 @@ def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLin
         parser.add_argument("--seed", type=non_negative_int, default=42,
                             help="base seed of the procedural worlds")
         parser.add_argument("--domain", type=domain_name, default=None,
-                            help=f"one of: {', '.join(list_domains())} (default: the task's own)")
+                            help=f"one of: {', '.join(list_domains())}; omitted: the task's own%(default).0s")
     return parser
 
 

@@ -59,7 +59,7 @@ def cache_dir() -> Path:
 
 
 def ensure_cache_dir() -> Path:
-    """Create the cache directory if needed and check that it can be written.
+    """Create the cache directory if needed and prove it is writable (probe file).
 
     Returns:
         The cache directory.
@@ -68,12 +68,13 @@ def ensure_cache_dir() -> Path:
         CacheError: the directory cannot be created or written (one-line message).
     """
     directory = cache_dir()
+    probe = directory / f".probe.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        probe.touch(exist_ok=False)
+        probe.unlink()
     except OSError as exc:
         raise _cache_error(directory, exc) from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise _cache_error(directory, PermissionError(13, "Permission denied"))
     return directory
 
 
@@ -84,8 +85,13 @@ def entry_path(request: AssetRequest, directory: Path | None = None) -> Path:
 
 def encode(asset: Asset) -> bytes:
     """The payload of a cache file: uncompressed ``np.savez`` of ``asset.to_arrays()``."""
+    return encode_arrays(asset.to_arrays())
+
+
+def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:
+    """The payload for an asset already in ``to_arrays()`` form."""
     buffer = io.BytesIO()
-    np.savez(buffer, **asset.to_arrays())
+    np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
@@ -133,7 +139,7 @@ def write_entry(path: Path, payload: bytes) -> None:
     except OSError as exc:
         raise _cache_error(path.parent, exc) from None
     finally:
-        temp.unlink(missing_ok=True)
+        _remove_quietly(temp)
 
 
 def load(request: AssetRequest) -> Asset | None:
@@ -158,7 +164,7 @@ def load(request: AssetRequest) -> Asset | None:
         return None
 
 
-def store(request: AssetRequest, asset: Asset) -> bytes:
+def store(request: AssetRequest, asset: Asset) -> dict[str, np.ndarray]:
     """Write ``asset`` as the cache entry of ``request`` (atomic; last writer wins).
 
     Args:
@@ -166,14 +172,15 @@ def store(request: AssetRequest, asset: Asset) -> bytes:
         asset: the generated asset.
 
     Returns:
-        The payload written (:func:`decode` turns it back into the asset).
+        The ``to_arrays()`` form that was written (``asset_from_arrays`` of it equals a
+        later :func:`load`).
 
     Raises:
         CacheError: the cache directory cannot be written.
     """
-    payload = encode(asset)
-    write_entry(entry_path(request, ensure_cache_dir()), payload)
-    return payload
+    arrays = asset.to_arrays()
+    write_entry(entry_path(request), encode_arrays(arrays))
+    return arrays
 
 
 def get_or_create(request: AssetRequest) -> tuple[Asset, bool]:
@@ -183,14 +190,13 @@ def get_or_create(request: AssetRequest) -> tuple[Asset, bool]:
         request: what to make.
 
     Returns:
-        ``(asset, was_cached)``.
+        ``(asset, was_cached)``; a fresh asset is rebuilt from its stored arrays, so a
+        miss and a later hit give the very same object layout.
     """
     asset = load(request)
     if asset is not None:
         return asset, True
-    asset = request.generate()
-    store(request, asset)
-    return asset, False
+    return asset_from_arrays(store(request, request.generate())), False
 
 
 def _write_new(temp: Path, data: bytes) -> None:
@@ -201,6 +207,13 @@ def _write_new(temp: Path, data: bytes) -> None:
         handle = open(temp, "xb")
     with handle:
         handle.write(data)
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # e.g. its directory is a file: then it was never created
+        pass
 
 
 def _cache_error(directory: Path, exc: OSError) -> CacheError:

@@ -95,9 +95,10 @@ class MeshAsset:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        index = {"kind": "mesh", "meta": self.meta, "parts": {}}
+        index = {"kind": "mesh", "meta": self.meta, "parts": []}  # a list keeps the part order
         for name, part in self.parts.items():
-            index["parts"][name] = {"rgba": list(part.rgba), "collision": len(part.collision)}
+            index["parts"].append({"name": name, "rgba": list(part.rgba),
+                                   "collision": len(part.collision)})
             _put_mesh(out, f"{name}.visual", part.visual)
             for k, piece in enumerate(part.collision):
                 _put_mesh(out, f"{name}.collision{k}", piece)
@@ -108,7 +109,8 @@ class MeshAsset:
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> MeshAsset:
         index = _read_json(arrays["meta"])
         parts = {}
-        for name, info in index["parts"].items():
+        for info in index["parts"]:
+            name = info["name"]
             visual = _get_mesh(arrays, f"{name}.visual")
             collision = tuple(_get_mesh(arrays, f"{name}.collision{k}")
                               for k in range(info["collision"]))
