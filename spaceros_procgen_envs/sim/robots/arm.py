@@ -11,9 +11,9 @@ command; damped least squares (DLS) turns it into joint-target increments every 
 The joint targets live in ``data.ctrl`` (not in this object), so they reset with the data, copy
 with it, and never drift with the measured pose.
 
-Collision bits (MuJoCo's default world and object geoms are contype=1, conaffinity=1):
-arm links and palm contype=2, conaffinity=1 (they touch world/objects, never each other);
-fingers contype=4, conaffinity=1 (they touch world/objects, not the arm or each other).
+Collision bits follow ``sim/scene.py`` (GROUND=1, ROBOT=2, OBJECT=4): every arm geom (links,
+palm, finger pads) has contype=ROBOT, conaffinity=GROUND. So the arm touches terrain, static
+scenery and free objects (whose conaffinity includes ROBOT), and never itself or another robot.
 
 Example::
 
@@ -35,6 +35,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from ..scene import GROUND, ROBOT
 from .base import CONTROL_HZ
 
 # Panda modified DH per joint i = 1..7: (a_{i-1} m, d_i m, alpha_{i-1} rad).
@@ -45,8 +46,10 @@ PANDA_LIMITS = ((-2.8973, 2.8973), (-1.7628, 1.7628), (-2.8973, 2.8973), (-3.071
                 (-2.8973, 2.8973), (-0.0175, 3.7525), (-2.8973, 2.8973))
 HOME = (0.0, -math.pi / 4, 0.0, -3 * math.pi / 4, 0.0, math.pi / 2, math.pi / 4)  # gripper down
 
-ARM_CONTYPE, ARM_CONAFFINITY = 2, 1
-FINGER_CONTYPE, FINGER_CONAFFINITY = 4, 1
+ARM_CONTYPE, ARM_CONAFFINITY = ROBOT, GROUND
+# Finger pads win contact parameters (priority 1) and are near-rigid: a 0.25 kg box held in
+# 9.81 m/s^2 creeps 1.6 mm in 4 s (pyramidal cone) instead of 8.6 mm with MuJoCo's defaults.
+_PAD_SOLREF, _PAD_SOLIMP = (0.02, 1.0), (0.99, 0.999, 0.001, 0.5, 2.0)
 _FOIL_WHITE, _GREY, _DARK = (0.92, 0.92, 0.90, 1.0), (0.55, 0.56, 0.58, 1.0), (0.15, 0.15, 0.16, 1.0)
 
 
@@ -131,7 +134,7 @@ def _quat_x(angle: float) -> list[float]:
 
 
 def _joint_offset(row: tuple[float, float, float]) -> list[float]:
-    """Origin of the next joint frame in the current one (modified DH: Trans_x(a) Rot_x(al) Trans_z(d))."""
+    """Next joint frame's origin in this one: modified DH Trans_x(a) Rot_x(alpha) Trans_z(d)."""
     a, d, alpha = row
     return [a, -math.sin(alpha) * d, math.cos(alpha) * d]
 
@@ -245,8 +248,9 @@ class Arm:
                         armature=0.2 * cfg.finger_mass_kg / 0.05, damping=0.0)
             # Pad: inner face at the joint origin (y = 0 when closed), 64 mm long, tip 19 mm past TCP.
             self._geom(f, name[len(p):] + "_pad", mujoco.mjtGeom.mjGEOM_BOX, _DARK, cfg.finger_mass_kg,
-                       contype=FINGER_CONTYPE, conaffinity=FINGER_CONAFFINITY, condim=4,
-                       friction=[cfg.finger_friction, 0.02, 0.0001], priority=1, solref=[0.02, 1], solimp=[0.99, 0.999, 0.001, 0.5, 2],
+                       condim=4,
+                       friction=[cfg.finger_friction, 0.02, 0.0001], priority=1,
+                       solref=list(_PAD_SOLREF), solimp=list(_PAD_SOLIMP),
                        size=[0.011 * s, 0.006 * s, 0.032 * s], pos=[0, side * 0.006 * s, 0.032 * s])
         left, right = self.finger_joint_names
         spec.add_equality(name=f"{p}finger_coupling", type=mujoco.mjtEq.mjEQ_JOINT,
@@ -278,23 +282,21 @@ class Arm:
         jid = [model.joint(n).id for n in self.joint_names]
         self._qadr = model.jnt_qposadr[jid].copy()
         self._dadr = model.jnt_dofadr[jid].copy()
-        d0 = int(self._dadr[0])
-        if not np.array_equal(self._dadr[:7], np.arange(d0, d0 + 7)):
-            raise RuntimeError(f"{self.prefix}: arm dofs are not contiguous: {self._dadr[:7]}")
-        self._dofs = slice(d0, d0 + 7)
+        act = np.array([model.actuator(f"{n}_servo").id for n in self.arm_joint_names])
+        d0, a0 = int(self._dadr[0]), int(act[0])
+        seven = np.arange(7)
+        if not (np.array_equal(self._dadr[:7] - d0, seven) and np.array_equal(act - a0, seven)):
+            raise RuntimeError(f"{self.prefix}: arm dofs/actuators must be contiguous in the model")
+        self._dofs, self._act_slice = slice(d0, d0 + 7), slice(a0, a0 + 7)
         self._qpos = slice(int(self._qadr[0]), int(self._qadr[0]) + 7)
-        self._act = np.array([model.actuator(f"{n}_servo").id for n in self.arm_joint_names])
-        a0 = int(self._act[0])
-        self._act_slice = slice(a0, a0 + 7)
         self._grip_act = model.actuator(f"{self.prefix}gripper").id
         self._gap_tendon = model.tendon(f"{self.prefix}gripper_gap").id
         self._ee = model.site(self.ee_site).id
         self._base = model.body(self.base_body).id
-        self._ft = [model.sensor(f"{self.prefix}ft_{k}") for k in ("force", "torque")]
-        self._ft_adr = (int(self._ft[0].adr[0]), int(self._ft[1].adr[0]))
-        self._lo = model.jnt_range[jid[:7], 0].copy()
-        self._hi = model.jnt_range[jid[:7], 1].copy()
+        self._ft_adr = tuple(int(model.sensor(f"{self.prefix}ft_{k}").adr[0])
+                             for k in ("force", "torque"))
         cfg = self.cfg
+        self._lo, self._hi = np.array(cfg.joint_limits_rad, dtype=np.float64).T.copy()
         self._scale = np.array([cfg.max_lin_speed_mps] * 3 + [cfg.max_ang_speed_radps] * 3) / CONTROL_HZ
         self._jac = np.zeros((6, model.nv))
         self._jj = np.zeros((6, 6))
@@ -339,7 +341,7 @@ class Arm:
         j = jac[:, self._dofs]
         np.dot(j, j.T, out=jj)
         jj.flat[::7] += self._lambda2
-        mujoco.mju_cholFactor(jj, 0.0)
+        mujoco.mju_cholFactor(jj, 1e-12)
         mujoco.mju_cholSolve(self._y, jj, twist)
         q = data.qpos[self._qpos]
         target = data.ctrl[self._act_slice] + j.T @ self._y
@@ -350,9 +352,12 @@ class Arm:
         data.ctrl[self._grip_act] = 0.0 if a[6] > 0.0 else self.cfg.gripper_opening_m
 
     def observe(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, np.ndarray]:
-        """Joint, TCP (world frame) and wrist F/T (flange frame) state as float32 arrays.
+        """Joint, TCP (world frame) and wrist F/T state as float32 arrays.
 
-        Reads ``data`` as ``mj_step`` left it (positions of the last substep's start).
+        ``ee_vel`` is (linear m/s, angular rad/s) of the TCP in world axes; ``gripper`` the finger
+        gap, m; ``wrench`` (N, N m) what link 7 exerts on the hand, in the flange frame (z along the
+        approach axis), raw: it includes the hand's own weight (0.83 kg x g) and inertia.
+        Reads ``data`` as ``mj_step`` left it (kinematics of the last substep's start).
         """
         mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_SITE, self._ee, self._vel6, 0)
         mujoco.mju_mat2Quat(self._quat, data.site_xmat[self._ee])
