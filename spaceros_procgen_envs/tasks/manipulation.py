@@ -1,0 +1,127 @@
+"""What the arm tasks share: a platform, the arm on it, free objects and grasp sensing.
+
+Grasp sensing is two touch sensors (one site around each finger pad) plus distance:
+an object is *grasped* when both pads press on something with more than
+``GRASP_FORCE_N`` and the object's centre is within ``GRASP_DISTANCE_M`` of the TCP.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import mujoco
+import numpy as np
+
+from ..assets.types import MeshPart
+from ..sim import scene
+from ..sim.robots.arm import Arm, ArmCfg
+from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
+from .base import F32, Task, box
+
+GRASP_FORCE_N = 0.5
+GRASP_DISTANCE_M = 0.06
+PLATFORMS = {"lander": add_lander, "spacecraft": add_spacecraft, "station": add_station_module}
+
+
+def tanh_kernel(distance_m: float, scale_m: float) -> float:
+    """1 at distance 0, falling smoothly to 0 over a few ``scale_m``."""
+    return float(1.0 - np.tanh(distance_m / scale_m))
+
+
+class ManipulationTask(Task):
+    """An arm on a platform, handling one free object called :attr:`OBJECT`."""
+
+    PLATFORM: ClassVar[str] = "lander"
+    OBJECT: ClassVar[str] = "object"
+
+    def arm_cfg(self) -> ArmCfg:
+        return ArmCfg()
+
+    def make_robot(self) -> Arm:
+        return Arm(self.arm_cfg())
+
+    def build_world(self, spec: mujoco.MjSpec) -> None:
+        self.platform: Platform = PLATFORMS[self.PLATFORM](spec, spec.worldbody, (0.0, 0.0, 0.0))
+        self.robot.attach(spec, spec.worldbody, self.platform.mount_pos)
+        self._add_touch_sensors(spec)
+        self.add_objects(spec)
+
+    def add_objects(self, spec: mujoco.MjSpec) -> None:
+        """Add the task's free object(s); subclasses override."""
+
+    def _add_touch_sensors(self, spec: mujoco.MjSpec) -> None:
+        for side in ("left", "right"):
+            body = spec.body(f"{self.robot.prefix}finger_{side}_body")
+            site = body.add_site(name=f"{self.robot.prefix}touch_{side}",
+                                 type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.014, 0.012, 0.034],
+                                 pos=[0, 0, 0.032], group=4, rgba=[0, 0, 0, 0])
+            spec.add_sensor(name=f"{self.robot.prefix}touch_{side}",
+                            type=mujoco.mjtSensor.mjSENS_TOUCH,
+                            objtype=mujoco.mjtObj.mjOBJ_SITE, objname=site.name)
+
+    def add_free_object(self, spec: mujoco.MjSpec, part: MeshPart, density_kgpm3: float,
+                        pos=(0.0, 0.0, 0.0)) -> mujoco.MjsBody:
+        """A free-floating body made of ``part`` (collides with ground, robot and objects)."""
+        body = spec.worldbody.add_body(name=self.OBJECT, pos=list(pos))
+        body.add_freejoint(name=f"{self.OBJECT}/joint")
+        scene.add_mesh_part(spec, body, self.OBJECT, part, density_kgpm3=density_kgpm3)
+        return body
+
+    def bind_task(self, model: mujoco.MjModel) -> None:
+        self._obj = model.body(self.OBJECT).id
+        joint = model.joint(f"{self.OBJECT}/joint")
+        self._obj_qpos = slice(int(joint.qposadr[0]), int(joint.qposadr[0]) + 7)
+        self._obj_qvel = slice(int(joint.dofadr[0]), int(joint.dofadr[0]) + 6)
+        self._touch = [int(model.sensor(f"{self.robot.prefix}touch_{s}").adr[0])
+                       for s in ("left", "right")]
+        self._ee = model.site(self.robot.ee_site).id
+        self.bind_objects(model)
+
+    def bind_objects(self, model: mujoco.MjModel) -> None:
+        """Cache ids of further task sites (targets, bays)."""
+
+    # --- state helpers -----------------------------------------------------------------
+    def object_pos(self, data: mujoco.MjData) -> np.ndarray:
+        return data.xpos[self._obj]
+
+    def ee_pos(self, data: mujoco.MjData) -> np.ndarray:
+        return data.site_xpos[self._ee]
+
+    def set_object(self, data: mujoco.MjData, pos, quat=(1.0, 0.0, 0.0, 0.0),
+                   lin_vel=(0.0, 0.0, 0.0), ang_vel=(0.0, 0.0, 0.0)) -> None:
+        """Place the free object (world pos m, quat wxyz) with a world linear / body angular velocity."""
+        data.qpos[self._obj_qpos] = (*pos, *quat)
+        data.qvel[self._obj_qvel] = (*lin_vel, *ang_vel)
+
+    def object_distance(self, data: mujoco.MjData) -> float:
+        return float(np.linalg.norm(self.object_pos(data) - self.ee_pos(data)))
+
+    def grasped(self, data: mujoco.MjData) -> bool:
+        left, right = (data.sensordata[a] for a in self._touch)
+        return bool(left > GRASP_FORCE_N and right > GRASP_FORCE_N
+                    and self.object_distance(data) < GRASP_DISTANCE_M)
+
+    def random_quat_yaw(self, rng: np.random.Generator) -> tuple[float, float, float, float]:
+        """A rotation about z by yaw ~ U(0, 2 pi)."""
+        half = rng.uniform(0.0, np.pi)
+        return (float(np.cos(half)), 0.0, 0.0, float(np.sin(half)))
+
+    # --- observations and the shared reward terms ------------------------------------------
+    def task_observation_space(self):
+        return {"object_pos": box((3,)), "object_quat": box((4,), -1.0, 1.0),
+                "object_vel": box((6,)), "object_rel": box((3,)), "grasped": box((1,), 0.0, 1.0)}
+
+    def observe_task(self, model, data):
+        pos = self.object_pos(data)
+        return {"object_pos": pos.astype(F32), "object_quat": data.xquat[self._obj].astype(F32),
+                "object_vel": data.qvel[self._obj_qvel].astype(F32),
+                "object_rel": (pos - self.ee_pos(data)).astype(F32),
+                "grasped": np.array([self.grasped(data)], F32)}
+
+    def reward_reach(self, model, data) -> float:
+        """1 - tanh(|TCP - object| / 0.1 m)."""
+        return tanh_kernel(self.object_distance(data), 0.1)
+
+    def reward_grasp(self, model, data) -> float:
+        """1 while both finger pads hold the object."""
+        return float(self.grasped(data))

@@ -1,0 +1,81 @@
+"""Sample collection: pick a procedural rock off the ground and drop it in the cargo bay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..base import F32, RewardCfg, box
+from ..manipulation import ManipulationTask, tanh_kernel
+
+ROCK_DENSITY_KGPM3 = 2600.0  # basalt-like regolith rock
+
+
+@dataclass(frozen=True)
+class SampleCollectionRewards(RewardCfg):
+    """Weights of ``reach`` (TCP near the sample), ``grasp`` (both pads hold it), ``lift``
+    (height gained while held, saturating at 0.1 m), ``place`` (sample near the bay floor)
+    and ``action_rate``."""
+
+    reach: float = 0.1
+    grasp: float = 0.5
+    lift: float = 1.0
+    place: float = 2.0
+    action_rate: float = -0.01
+
+
+class SampleCollectionTask(ManipulationTask):
+    """The sample starts 0.35-0.55 m ahead of the arm (+-0.15 m sideways), random yaw; success
+    is the sample resting inside the bay."""
+
+    REWARDS = SampleCollectionRewards
+    PLATFORM = "lander"
+    OBJECT = "sample"
+
+    def add_objects(self, spec):
+        part = self.assets["sample"].parts["rock"]
+        self._rest_z = float(-part.visual.bounds[0][2]) + 0.002  # centre height when resting, m
+        self.add_free_object(spec, part, ROCK_DENSITY_KGPM3, pos=(1.2, 0.0, self._rest_z))
+
+    def bind_objects(self, model):
+        self._bay = model.site(self.platform.sites["cargo_bay"]).id
+        self._bay_half = np.asarray(self.platform.sizes["cargo_bay"])
+
+    def reset_objects(self, model, data, rng):
+        mount_x, mount_y, _ = self.platform.mount_pos
+        x = mount_x + rng.uniform(0.35, 0.55)  # m ahead of the arm base
+        y = mount_y + rng.uniform(-0.15, 0.15)
+        self.set_object(data, (x, y, self._rest_z), self.random_quat_yaw(rng))
+
+    def bay_pos(self, data) -> np.ndarray:
+        return data.site_xpos[self._bay]
+
+    def task_observation_space(self):
+        return {**super().task_observation_space(), "bay_pos": box((3,))}
+
+    def observe_task(self, model, data):
+        return {**super().observe_task(model, data), "bay_pos": self.bay_pos(data).astype(F32)}
+
+    def reward_lift(self, model, data) -> float:
+        """Height gained while grasped, m / 0.1 m, clipped to [0, 1]."""
+        gained = self.object_pos(data)[2] - self._rest_z
+        return float(np.clip(gained / 0.1, 0.0, 1.0)) * float(self.grasped(data))
+
+    def reward_place(self, model, data) -> float:
+        """1 - tanh(|sample - bay floor centre| / 0.1 m), counted once the sample is off the ground."""
+        if self.object_pos(data)[2] < self._rest_z + 0.02 and not self.in_bay(data):
+            return 0.0
+        return tanh_kernel(float(np.linalg.norm(self.object_pos(data) - self.bay_pos(data))), 0.1)
+
+    def in_bay(self, data) -> bool:
+        """Sample centre within the bay's inner walls and below their top."""
+        rel = self.object_pos(data) - self.bay_pos(data)
+        half_x, half_y, wall = self._bay_half
+        return bool(abs(rel[0]) < half_x and abs(rel[1]) < half_y and -0.01 < rel[2] < wall)
+
+    def success(self, model, data) -> bool:
+        return self.in_bay(data) and not self.grasped(data)
+
+
+TASK = SampleCollectionTask
