@@ -18,6 +18,22 @@ def task_row(spec: TaskSpec) -> dict[str, str]:
             "domain": spec.default_domain, "description": spec.description}
 
 
+def observation_keys(spec: TaskSpec) -> dict[str, tuple[int, ...]]:
+    """Observation key -> shape of one env of ``spec`` (builds one world from the cache)."""
+    from .assets.pipeline import generate_assets
+    from .sim.core import SimEnv
+
+    assets, _ = generate_assets(spec, 1, progress=False, workers=1)
+    space = SimEnv(spec.name, assets[0], 0).observation_space
+    return {key: box.shape for key, box in space.items()}
+
+
+def format_observations(spec: TaskSpec) -> str:
+    keys = " ".join(f"{k}{list(shape)}" for k, shape in observation_keys(spec).items())
+    return f"{spec.gym_id}\n  actions:      {', '.join(spec.action_names)} (each in [-1, 1])" \
+           f"\n  observations: {keys}"
+
+
 def format_table(rows: list[dict[str, str]]) -> str:
     """A markdown table of ``rows`` with the :data:`COLUMNS`."""
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in COLUMNS}
@@ -32,13 +48,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "default domain.", sim_flags=False)
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--multi_agent", action="store_true", help="only multi-robot tasks")
+    parser.add_argument("--brief", action="store_true",
+                        help="only the table, without each task's observation keys")
     args = parser.parse_args(argv)
     specs = [s for s in all_tasks().values() if s.multi_agent or not args.multi_agent]
     rows = [task_row(s) for s in specs]
     if args.json:
+        if not args.brief:
+            for row, spec in zip(rows, specs):
+                row["observations"] = {k: list(v) for k, v in observation_keys(spec).items()}
         print(json.dumps(rows, indent=2))
     elif rows:
         print(format_table(rows))
+        if not args.brief:
+            print("\n" + "\n".join(format_observations(spec) for spec in specs))
         print(f"\n{len(rows)} tasks. Run one: ./run.sh ros2 run spaceros_procgen_envs "
               "agent_random.py --task <name> --num_envs 4")
     else:

@@ -68,6 +68,8 @@ class SimEnv:
         self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
         self.max_steps = int(round(spec.time_limit_s * CONTROL_HZ))
         self.observation_space = self.task.observation_space()
+        self.obs_keys = tuple(self.observation_space.keys())
+        self.info_keys = (*(f"reward/{n}" for n in self.task.reward_names), "is_success", "diverged")
         self.action_dim = spec.action_dim
         self.rng = np.random.default_rng([self.env_seed, 0])
         self.prev_action = np.zeros(self.action_dim, np.float32)
@@ -93,26 +95,36 @@ class SimEnv:
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
         """Advance one agent step with an action already passed through :func:`check_action`."""
+        terms, success, diverged = self._advance(action)
+        info = dict(zip(self.info_keys, (*terms, success, diverged)))
+        return self._observe(), float(sum(terms)), success, diverged or self.steps >= self.max_steps, info
+
+    def step_into(self, action: np.ndarray, obs_row: np.ndarray, info_row: np.ndarray
+                  ) -> tuple[float, bool, bool]:
+        """:meth:`step`, writing the flat observation (``obs_keys`` order) and the info values
+        (``info_keys`` order) into the given rows; returns (reward, terminated, truncated)."""
+        terms, success, diverged = self._advance(action)
+        self.observe_into(obs_row)
+        info_row[:] = (*terms, success, diverged)
+        return float(sum(terms)), success, diverged or self.steps >= self.max_steps
+
+    def observe_into(self, obs_row: np.ndarray) -> None:
+        obs = self.task.observe(self.model, self.data)
+        np.concatenate([obs[key].ravel() for key in self.obs_keys], out=obs_row)
+
+    def _advance(self, action: np.ndarray) -> tuple[list[float], bool, bool]:
+        """Physics and rewards of one step: (weighted reward terms, success, diverged)."""
         model, data = self.model, self.data
         warnings_before = _divergence_count(data)
         self.task.apply_action(model, data, action)
         mujoco.mj_step(model, data, nstep=self.substeps)
         self.steps += 1
-        if _divergence_count(data) != warnings_before or not np.isfinite(data.qpos).all():
-            return self._diverged()
+        if _divergence_count(data) != warnings_before or not np.isfinite(data.qvel).all():
+            self.reset()
+            return [0.0] * len(self.task.reward_names), False, True
         terms = self.task.reward_terms(model, data, action, self.prev_action)
         self.prev_action[:] = action
-        info = {f"reward/{name}": value for name, value in terms.items()}
-        success = bool(self.task.success(model, data))
-        info["is_success"], info["diverged"] = success, False
-        return (self._observe(), float(sum(terms.values())), success,
-                self.steps >= self.max_steps, info)
-
-    def _diverged(self):
-        obs, _ = self.reset()
-        info = {f"reward/{name}": 0.0 for name in self.task.reward_names}
-        info["is_success"], info["diverged"] = False, True
-        return obs, 0.0, False, True, info
+        return terms, bool(self.task.success(model, data)), False
 
     def _observe(self) -> dict[str, np.ndarray]:
         # The state is finite here (checked in step); batches re-check whole buffers at once.

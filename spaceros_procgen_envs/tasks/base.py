@@ -53,6 +53,8 @@ class Task:
         self.spec, self.domain, self.assets = spec, domain, assets
         self.rewards = rewards or self.REWARDS()
         self._terms = tuple(name for name in vars(self.rewards) if getattr(self.rewards, name))
+        self._bound_terms = [(getattr(self.rewards, name), getattr(self, f"reward_{name}"))
+                             for name in self._terms]
         self.robot: Robot = self.make_robot()
         self.model: mujoco.MjModel | None = None
 
@@ -132,11 +134,10 @@ class Task:
         return {**self.robot.observe(model, data), **self.observe_task(model, data)}
 
     def reward_terms(self, model: mujoco.MjModel, data: mujoco.MjData, action: np.ndarray,
-                     prev_action: np.ndarray) -> dict[str, float]:
-        """Every weighted term, by name; the reward is their sum."""
+                     prev_action: np.ndarray) -> list[float]:
+        """Every weighted term, in :attr:`reward_names` order; the reward is their sum."""
         self._action, self._prev_action = action, prev_action
-        return {name: getattr(self.rewards, name) * float(getattr(self, f"reward_{name}")(model, data))
-                for name in self._terms}
+        return [weight * float(term(model, data)) for weight, term in self._bound_terms]
 
     def reward_action_rate(self, model, data) -> float:
         """Squared change of the action since the last step (smoothness penalty)."""

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..sim.core import SimEnv
 from .batch import Buffers, EnvSlice, split
 
 BACKENDS = ("sync", "thread")
+SWITCH_INTERVAL_S = 2e-4
 
 
 def available_cores() -> int:
@@ -53,9 +55,16 @@ class InProcessBackend:
             for call, args in zip(calls, per_slice_args):
                 call(*args)
             return
-        futures = [self.pool.submit(call, *args) for call, args in zip(calls, per_slice_args)]
-        for future in futures:
-            future.result()
+        # Python's default 5 ms GIL switch interval makes a thread coming back from mj_step wait
+        # for the other's whole Python stretch; a short interval interleaves them finely.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        try:
+            futures = [self.pool.submit(call, *args) for call, args in zip(calls, per_slice_args)]
+            for future in futures:
+                future.result()
+        finally:
+            sys.setswitchinterval(interval)
 
     def step(self, actions: np.ndarray) -> None:
         self._run("step", [(actions[a:b], view) for (a, b), view in zip(self.ranges, self.views)])

@@ -21,28 +21,47 @@ from ..sim.core import SimEnv
 
 @dataclass
 class Buffers:
-    """Batch arrays one slice writes into (views of the whole batch, or shared memory)."""
+    """Batch arrays one slice writes into (views of the whole batch, or shared memory).
 
+    Observations live in one (n, D) float32 block (``obs`` holds per-key views of it), info
+    values in one (n, K) float64 block, so a step writes two rows per env and a batch is checked
+    and copied in one call.
+    """
+
+    obs_flat: np.ndarray      # (n, D) float32, keys in ``obs`` order
     obs: dict[str, np.ndarray]
     rewards: np.ndarray       # (n,) float64
     terminated: np.ndarray    # (n,) bool
     truncated: np.ndarray     # (n,) bool
-    info: dict[str, np.ndarray]
+    info_flat: np.ndarray     # (n, K) float64, columns in ``info_keys`` order
+    info_keys: tuple[str, ...]
 
     def view(self, start: int, stop: int) -> Buffers:
-        cut = lambda d: {k: v[start:stop] for k, v in d.items()}
-        return Buffers(cut(self.obs), self.rewards[start:stop], self.terminated[start:stop],
-                       self.truncated[start:stop], cut(self.info))
+        return Buffers(self.obs_flat[start:stop], {k: v[start:stop] for k, v in self.obs.items()},
+                       self.rewards[start:stop], self.terminated[start:stop],
+                       self.truncated[start:stop], self.info_flat[start:stop], self.info_keys)
+
+
+def obs_views(flat: np.ndarray, observation_space: gym.spaces.Dict) -> dict[str, np.ndarray]:
+    """Per-key (n, *shape) views into a (n, D) observation block, in the space's key order."""
+    views, offset = {}, 0
+    for key, space in observation_space.items():
+        size = int(np.prod(space.shape))
+        views[key] = flat[:, offset:offset + size].reshape(flat.shape[0], *space.shape)
+        offset += size
+    return views
 
 
 def allocate(num_envs: int, observation_space: gym.spaces.Dict,
-             reward_names: tuple[str, ...]) -> Buffers:
-    """Zeroed buffers for ``num_envs`` envs with this observation space and reward terms."""
-    obs = {k: np.zeros((num_envs, *s.shape), s.dtype) for k, s in observation_space.items()}
-    info = {f"reward/{n}": np.zeros(num_envs) for n in reward_names}
-    info.update(is_success=np.zeros(num_envs, bool), diverged=np.zeros(num_envs, bool))
-    return Buffers(obs, np.zeros(num_envs), np.zeros(num_envs, bool), np.zeros(num_envs, bool),
-                   info)
+             info_keys: tuple[str, ...]) -> Buffers:
+    """Zeroed buffers for ``num_envs`` envs with this observation space and info keys."""
+    if any(space.dtype != np.float32 for space in observation_space.values()):
+        raise TypeError("every observation must be float32")
+    size = sum(int(np.prod(space.shape)) for space in observation_space.values())
+    flat = np.zeros((num_envs, size), np.float32)
+    return Buffers(flat, obs_views(flat, observation_space), np.zeros(num_envs),
+                   np.zeros(num_envs, bool), np.zeros(num_envs, bool),
+                   np.zeros((num_envs, len(info_keys))), tuple(info_keys))
 
 
 class EnvSlice:
@@ -63,29 +82,24 @@ class EnvSlice:
         """Reset envs where ``mask`` (all when None), with per-env ``seeds``."""
         for i, env in enumerate(self.envs):
             if mask is None or mask[i]:
-                obs, _ = env.reset(seed=seeds[i])
-                self._write_first(out, i, obs)
+                env.reset(seed=seeds[i])
+                self._write_first(out, i, env)
 
     def step(self, actions: np.ndarray, out: Buffers) -> None:
         """Step every env with its row of ``actions`` (checked and clipped already)."""
+        obs, info, rewards, terminated, truncated = (out.obs_flat, out.info_flat, out.rewards,
+                                                     out.terminated, out.truncated)
         for i, env in enumerate(self.envs):
             if self.needs_reset[i]:
-                obs, _ = env.reset()
-                self._write_first(out, i, obs)
+                env.reset()
+                self._write_first(out, i, env)
                 continue
-            obs, reward, terminated, truncated, info = env.step(actions[i])
-            for key, value in obs.items():
-                out.obs[key][i] = value
-            for key, value in info.items():
-                out.info[key][i] = value
-            out.rewards[i], out.terminated[i], out.truncated[i] = reward, terminated, truncated
-            self.needs_reset[i] = terminated or truncated
+            rewards[i], terminated[i], truncated[i] = env.step_into(actions[i], obs[i], info[i])
+            self.needs_reset[i] = terminated[i] or truncated[i]
 
-    def _write_first(self, out: Buffers, i: int, obs: dict[str, np.ndarray]) -> None:
-        for key, value in obs.items():
-            out.obs[key][i] = value
-        for array in out.info.values():
-            array[i] = 0
+    def _write_first(self, out: Buffers, i: int, env: SimEnv) -> None:
+        env.observe_into(out.obs_flat[i])
+        out.info_flat[i] = 0.0
         out.rewards[i], out.terminated[i], out.truncated[i] = 0.0, False, False
         self.needs_reset[i] = False
 

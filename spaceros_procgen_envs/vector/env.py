@@ -18,7 +18,7 @@ from ..errors import unknown_name
 from ..registry import get_task
 from ..sim.core import SimEnv
 from .backends import BACKENDS, make_backend
-from .batch import allocate
+from .batch import allocate, obs_views
 
 
 class SpaceRosVectorEnv(gym.vector.VectorEnv):
@@ -67,7 +67,8 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.dt = envs[0].dt
         self._copy = copy
-        self._out = allocate(num_envs, self.single_observation_space, envs[0].task.reward_names)
+        self._out = allocate(num_envs, self.single_observation_space, envs[0].info_keys)
+        self._bool_info = {"is_success", "diverged"}
         self._backend = make_backend(backend, envs, self._out, workers)
         self._closed = False
 
@@ -86,8 +87,9 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         actions = self._check(actions)
         self._backend.step(actions)
         out = self._out
-        info = {k: v.copy() for k, v in out.info.items()}
-        info.update({f"_{k}": np.ones(self.num_envs, bool) for k in out.info})
+        info = {key: out.info_flat[:, k].astype(bool if key in self._bool_info else np.float64)
+                for k, key in enumerate(out.info_keys)}
+        info.update({f"_{key}": np.ones(self.num_envs, bool) for key in out.info_keys})
         return (self._observations(), out.rewards.copy(), out.terminated.copy(),
                 out.truncated.copy(), info)
 
@@ -120,8 +122,9 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         return np.clip(arr, -1.0, 1.0)
 
     def _observations(self) -> dict[str, np.ndarray]:
-        obs = self._out.obs
-        for value in obs.values():  # NaN never reaches an observation (one check per batch)
-            if not np.isfinite(value).all():
-                np.nan_to_num(value, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        return {k: v.copy() for k, v in obs.items()} if self._copy else dict(obs)
+        flat = self._out.obs_flat
+        if not np.isfinite(flat).all():  # NaN never reaches an observation (one check per batch)
+            np.nan_to_num(flat, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        if not self._copy:
+            return dict(self._out.obs)
+        return obs_views(flat.copy(), self.single_observation_space)
