@@ -144,3 +144,13 @@ def test_diverging_simulation_resets_that_env_only():
 def test_unknown_backend_lists_the_real_ones():
     with pytest.raises(UnknownNameError, match="Did you mean 'thread'"):
         make_vec("perseverance", 1, "threads")
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_rgb_array_render_shows_the_scene(task):
+    env = gym.make(f"spaceros/{task}", render_mode="rgb_array", width=160, height=120)
+    env.reset(seed=0)
+    first = env.render()
+    assert first.shape == (120, 160, 3) and first.dtype == np.uint8
+    assert first.std() > 5, "a blank image"
+    env.close()
