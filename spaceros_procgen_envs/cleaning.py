@@ -163,15 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "else the user cache dir). Shows the files, their total size and a per-generator "
         "breakdown, then asks y/N on a terminal. They are regenerated when next needed.",
         sim_flags=False)
-    # "%(default).0s" prints nothing and stops the formatter adding "(default: None)".
     parser.add_argument("-y", "--yes", action="store_true",
-                        help="delete without asking (needed when stdin is not a terminal)"
-                        "%(default).0s")
+                        help="delete without asking (needed when stdin is not a terminal)")
     parser.add_argument("--dry-run", action="store_true",
-                        help="only show what would be deleted%(default).0s")
+                        help="only show what would be deleted")
     parser.add_argument("--older-than", type=non_negative_float, default=None, metavar="DAYS",
                         help="only entries last written more than DAYS days ago (file mtime); "
-                        "stale temp files always go%(default).0s")
+                        "stale temp files always go")
     args = parser.parse_args(argv)
     directory = cache_dir()
     files = scan(directory, args.older_than)

@@ -24,6 +24,15 @@ from .vector.backends import BACKENDS
 
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: x)" only for defaults worth showing (not None or False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line: ``prog: error: message``."""
 
@@ -101,7 +110,7 @@ def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLin
         An :class:`OneLineParser`; add script-specific flags to it.
     """
     parser = OneLineParser(description=description,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+                           formatter_class=_DefaultsFormatter, **kwargs)
     if sim_flags:
         parser.add_argument("--task", type=task_name, default="perseverance",
                             help=f"task to run, one of: {', '.join(list_tasks())}")
@@ -110,7 +119,7 @@ def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLin
         parser.add_argument("--seed", type=non_negative_int, default=42,
                             help="base seed of the procedural worlds")
         parser.add_argument("--domain", type=domain_name, default=None,
-                            help=f"one of: {', '.join(list_domains())}; omitted: the task's own%(default).0s")
+                            help=f"one of: {', '.join(list_domains())}; omitted: the task's own")
     return parser
 
 

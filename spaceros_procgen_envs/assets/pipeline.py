@@ -269,15 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Generate (or load) every procedural asset of --num_envs envs of --task into the "
         "on-disk cache, in parallel, and report how many were generated and reused. The "
         f"cache is ${cache.ENV_VAR} if set, else the user cache dir.", sim_flags=True)
-    # "%(default).0s" prints nothing and stops the formatter adding "(default: None)".
     parser.add_argument("--workers", type=positive_int, default=None, metavar="W",
-                        help="generator processes (default: one per usable core; 1: in-process)"
-                        "%(default).0s")
+                        help="generator processes (default: one per usable core; 1: in-process)")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object instead of the human summary%(default).0s")
+                        help="print one JSON object instead of the human summary")
     parser.add_argument("--preview", type=Path, default=None, metavar="PNG",
                         help="also write a contact sheet of every asset (a row per env) to this "
-                        "PNG file%(default).0s")
+                        "PNG file")
     args = parser.parse_args(argv)
     check_task_domain(parser, args)
     with warnings.catch_warnings(record=True) as caught:  # print them as one line each
