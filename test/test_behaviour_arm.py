@@ -65,3 +65,96 @@ def test_scripted_grasp_lifts_the_rock_and_earns_grasp_and_lift(seed):
     assert script.obs["object_pos"][2] - lift_start > 0.08, "the rock did not rise with the gripper"
     assert script.obs["grasped"][0] == 1.0
     assert script.earned["reward/grasp"] > 0 and script.earned["reward/lift"] > 0
+
+
+# --- peg_in_hole ---------------------------------------------------------------------------
+def yaw_of(quat: np.ndarray) -> float:
+    w, x, y, z = (float(v) for v in quat)
+    return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
+
+
+def peg_over_hole(obs, height: float, offset=(0.0, 0.0), gain: float = 8.0,
+                  max_vz: float = 1.0) -> np.ndarray:
+    """Hold the peg; put its tip ``height`` m over the hole's opening (+ ``offset`` m in xy),
+    yawed like the hole, descending no faster than ``max_vz`` (action units)."""
+    target = obs["peg_tip_rel"] + np.float32([*offset, height])
+    action = move_towards(target, 1.0, gain)
+    action[2] = np.clip(action[2], -max_vz, max_vz)
+    yaw_error = yaw_of(obs["hole_quat"]) - yaw_of(obs["object_quat"])
+    yaw_error = (yaw_error + np.pi) % (2 * np.pi) - np.pi
+    action[5] = np.clip(3.0 * yaw_error, -1, 1)
+    return action
+
+
+def insert_peg(seed: int, offset=(0.0, 0.0)) -> Script:
+    script = Script(make("peg_in_hole", seed=42 + seed), seed=seed)
+    assert script.obs["grasped"][0] == 1.0, "the episode must start with the peg in the gripper"
+    script.run(140, lambda o: peg_over_hole(o, 0.015, offset))
+    script.run(150, lambda o: peg_over_hole(o, -0.04, offset, gain=15.0, max_vz=0.15))  # 4 cm/s
+    return script
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scripted_insertion_puts_the_peg_in_the_hole(seed):
+    script = insert_peg(seed)
+    assert script.obs["grasped"][0] == 1.0, "the peg slipped out of the gripper"
+    assert script.earned["reward/insertion"] > 0 and script.earned["reward/alignment"] > 0
+    assert script.success, "the peg never went 60 % of the hole depth in"
+    assert script.obs["peg_tip_rel"][2] > 0.02  # the tip is 2 cm below the opening
+
+
+def test_a_peg_off_the_hole_axis_stays_on_top_of_the_block():
+    script = insert_peg(0, offset=(0.012, 0.0))
+    assert script.earned["reward/insertion"] == 0 and not script.success
+    assert script.obs["peg_tip_rel"][2] < 0.003, "the peg went through the block"
+
+
+# --- debris_capture --------------------------------------------------------------------------
+def test_debris_drifts_in_orbit_and_settles_on_the_moon():
+    zero = np.zeros(7, np.float32)
+    orbit = Script(make("debris_capture", domain="orbit"), seed=0)
+    start, velocity = orbit.obs["object_pos"].copy(), orbit.obs["object_vel"][:3].copy()
+    assert 0.01 <= np.linalg.norm(velocity) <= 0.03
+    orbit.run(150, lambda o: zero)  # 3 s of free flight, no contact
+    # The tumble swings the body origin around the centre of mass by a few mm/s.
+    drift = np.linalg.norm(velocity) * 3.0
+    assert np.linalg.norm(orbit.obs["object_pos"] - start - velocity * 3.0) < 0.1 * drift
+    assert np.linalg.norm(orbit.obs["object_vel"][:3]) > 0.9 * np.linalg.norm(velocity)
+    moon = Script(make("debris_capture", domain="moon"), seed=0)
+    drop_z = moon.obs["object_pos"][2]
+    moon.run(200, lambda o: zero)  # dropped from 3 cm, 4 s to settle
+    assert np.linalg.norm(moon.obs["object_vel"][:3]) < 0.005
+    assert 0.0 < moon.obs["object_pos"][2] < drop_z - 0.02, "the debris did not land on the ground"
+
+
+# --- gateway -----------------------------------------------------------------------------------
+GATEWAY_LIN_SPEED_MPS = 0.4  # gateway_arm_cfg().max_lin_speed_mps
+
+
+def test_long_arm_end_effector_follows_a_plus_x_twist():
+    env = make("gateway")
+    obs, _ = env.reset(seed=0)
+    start = obs["ee_pos"].copy()
+    for _ in range(25):  # 0.5 s at half speed
+        obs, *_ = env.step(np.array([0.5, 0, 0, 0, 0, 0, -1], np.float32))
+    moved = obs["ee_pos"] - start
+    assert moved[0] == pytest.approx(0.5 * GATEWAY_LIN_SPEED_MPS * 0.5, rel=0.25)
+    assert abs(moved[1]) < 0.02 and abs(moved[2]) < 0.02
+
+
+def test_long_arm_reaches_grasps_and_berths_the_payload():
+    def near(obs, dz: float) -> np.ndarray:  # open gripper dz m over the payload's nearest point
+        return move_towards(obs["object_nearest_rel"] + np.float32([0, 0, dz]), -1, 4.0)
+
+    script = Script(make("gateway"), seed=0)
+    reach = []
+    for _ in range(5):  # 0.6 s at a time
+        script.run(30, lambda o: near(o, 0.1))
+        reach.append(script.earned["reward/reach"])
+    gains = np.diff([0.0, *reach])
+    assert gains[-1] > 5 * gains[0] and (np.diff(gains) > -0.01).all(), f"reach per phase: {gains}"
+    script.run(60, lambda o: near(o, -0.03))
+    script.run(40, lambda o: move_towards(np.zeros(3), 1))
+    assert script.obs["grasped"][0] == 1.0
+    script.run(200, lambda o: move_towards(o["target_rel"], 1, 4.0))
+    assert script.earned["reward/transport"] > 0 and script.success

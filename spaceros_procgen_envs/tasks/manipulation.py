@@ -1,8 +1,8 @@
 """What the arm tasks share: a platform, the arm on it, free objects and grasp sensing.
 
-Grasp sensing is two touch sensors (one site around each finger pad) plus distance:
-an object is *grasped* when both pads press on something with more than
-``GRASP_FORCE_N`` and the object's centre is within ``GRASP_DISTANCE_M`` of the TCP.
+Grasp sensing reads the contact list of the last substep: the object is *grasped* when the
+left finger and the right finger each touch it. That holds however the object is taken (a rock
+by its middle, a debris fragment by an edge) and costs one small array lookup per step.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from ..sim.robots.arm import Arm, ArmCfg
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
 from .base import F32, Task, box
 
-GRASP_FORCE_N = 0.5
-GRASP_DISTANCE_M = 0.06
+# Contact roles: 1 left finger, 2 right finger, 4 the object; a pad-object pair ORs to 5 or 6.
+_LEFT, _RIGHT, _OBJECT = 1, 2, 4
 PLATFORMS = {"lander": add_lander, "spacecraft": add_spacecraft, "station": add_station_module}
 
 
@@ -40,24 +40,17 @@ class ManipulationTask(Task):
     def make_robot(self) -> Arm:
         return Arm(self.arm_cfg())
 
+    def platform_pos(self) -> tuple[float, float, float]:
+        """Where the platform stands (world, m); the ground's flat work area is at z = 0."""
+        return (0.0, 0.0, 0.0)
+
     def build_world(self, spec: mujoco.MjSpec) -> None:
-        self.platform: Platform = PLATFORMS[self.PLATFORM](spec, spec.worldbody, (0.0, 0.0, 0.0))
+        self.platform: Platform = PLATFORMS[self.PLATFORM](spec, spec.worldbody, self.platform_pos())
         self.robot.attach(spec, spec.worldbody, self.platform.mount_pos)
-        self._add_touch_sensors(spec)
         self.add_objects(spec)
 
     def add_objects(self, spec: mujoco.MjSpec) -> None:
         """Add the task's free object(s); subclasses override."""
-
-    def _add_touch_sensors(self, spec: mujoco.MjSpec) -> None:
-        for side in ("left", "right"):
-            body = spec.body(f"{self.robot.prefix}finger_{side}_body")
-            site = body.add_site(name=f"{self.robot.prefix}touch_{side}",
-                                 type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.014, 0.012, 0.034],
-                                 pos=[0, 0, 0.032], group=4, rgba=[0, 0, 0, 0])
-            spec.add_sensor(name=f"{self.robot.prefix}touch_{side}",
-                            type=mujoco.mjtSensor.mjSENS_TOUCH,
-                            objtype=mujoco.mjtObj.mjOBJ_SITE, objname=site.name)
 
     def add_free_object(self, spec: mujoco.MjSpec, part: MeshPart, density_kgpm3: float,
                         pos=(0.0, 0.0, 0.0)) -> mujoco.MjsBody:
@@ -72,8 +65,10 @@ class ManipulationTask(Task):
         joint = model.joint(f"{self.OBJECT}/joint")
         self._obj_qpos = slice(int(joint.qposadr[0]), int(joint.qposadr[0]) + 7)
         self._obj_qvel = slice(int(joint.dofadr[0]), int(joint.dofadr[0]) + 6)
-        self._touch = [int(model.sensor(f"{self.robot.prefix}touch_{s}").adr[0])
-                       for s in ("left", "right")]
+        self._role = np.zeros(model.ngeom, np.int8)
+        for role, name in zip((_LEFT, _RIGHT), self.robot.finger_joint_names):
+            self._role[model.geom_bodyid == model.body(f"{name}_body").id] = role
+        self._role[model.geom_bodyid == self._obj] = _OBJECT
         self._ee = model.site(self.robot.ee_site).id
         self.bind_objects(model)
 
@@ -97,9 +92,12 @@ class ManipulationTask(Task):
         return float(np.linalg.norm(self.object_pos(data) - self.ee_pos(data)))
 
     def grasped(self, data: mujoco.MjData) -> bool:
-        left, right = (data.sensordata[a] for a in self._touch)
-        return bool(left > GRASP_FORCE_N and right > GRASP_FORCE_N
-                    and self.object_distance(data) < GRASP_DISTANCE_M)
+        """Each finger touches the object (contacts of the last substep)."""
+        if data.ncon == 0:
+            return False
+        roles = self._role[data.contact.geom[:data.ncon]]
+        pairs = roles[:, 0] | roles[:, 1]
+        return bool((pairs == _LEFT | _OBJECT).any() and (pairs == _RIGHT | _OBJECT).any())
 
     def random_quat_yaw(self, rng: np.random.Generator) -> tuple[float, float, float, float]:
         """A rotation about z by yaw ~ U(0, 2 pi)."""

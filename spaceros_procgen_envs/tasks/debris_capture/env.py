@@ -1,0 +1,143 @@
+"""Debris capture: grasp a drifting, tumbling procedural debris fragment and hold it still.
+
+In orbit (g = 0) the fragment appears 0.0-0.1 m beyond the spacecraft's ``capture_zone``
+(+-0.08 m in y and z), randomly oriented, drifting at 0.01-0.03 m/s and tumbling at
+0.1-0.3 rad/s, both in uniformly random directions; nothing slows it but contact. In a
+domain with ground the bus is sunk into it (arm base 0.3 m up, as on the lander) and the
+fragment is dropped (at rest, lowest point 3 cm up) onto the flat work area 0.35-0.5 m
+ahead of the arm base, where it settles.
+
+Mass: the fragment weighs what its aluminium (2700 kg/m^3) sheets and beams would, i.e.
+2700 x the volume of the watertight visual solid (0.4-4 kg); that mass is spread over the
+convex collision hulls, which fill in bends and shells, so their density is lower or higher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from ..base import F32, RewardCfg, box
+from ..manipulation import ManipulationTask, tanh_kernel
+
+ALUMINIUM_KGPM3 = 2700.0
+CAPTURED_SPEED_MPS = 0.02  # success: held and slower than this
+
+
+@dataclass(frozen=True)
+class DebrisCaptureRewards(RewardCfg):
+    """Weights of ``reach`` (TCP near the fragment's surface), ``grasp`` (both pads on it),
+    ``damping`` (held and still: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s), only while grasped)
+    and ``action_rate``."""
+
+    reach: float = 0.1
+    grasp: float = 0.5
+    damping: float = 1.0
+    action_rate: float = -0.01
+
+
+def random_quat(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random rotation (wxyz)."""
+    q = rng.normal(size=4)
+    return q / np.linalg.norm(q)
+
+
+def random_vector(rng: np.random.Generator, low: float, high: float) -> np.ndarray:
+    """A vector in a uniformly random direction with length ~ U(low, high)."""
+    v = rng.normal(size=3)
+    return v / np.linalg.norm(v) * rng.uniform(low, high)
+
+
+class DebrisCaptureTask(ManipulationTask):
+    """Success: the fragment grasped and moving slower than 0.02 m/s.
+
+    Observations (besides the arm's and ManipulationTask's ``object_*`` keys for the fragment):
+    ``object_nearest_rel``, the fragment's collision-hull vertex nearest the TCP minus the TCP
+    (world, m): where to grab.
+    """
+
+    REWARDS = DebrisCaptureRewards
+    PLATFORM = "spacecraft"
+    OBJECT = "debris"
+    SPAWN_SITE = "capture_zone"
+    REACH_SCALE_M = 0.1  # tanh scale of the reach term
+    DRIFT_MPS = (0.01, 0.03)  # initial speed ~ U(lo, hi) in orbit, m/s
+    TUMBLE_RADPS = (0.1, 0.3)  # initial spin rate ~ U(lo, hi) in orbit, rad/s
+    # Bus centre height on ground, m: sunk so the arm base is 0.3 m up, as on the lander (from
+    # 0.52 m the arm, gripper down, reaches no lower than ~0.4 m below its base).
+    PLATFORM_Z_ON_GROUND_M = -0.22
+
+    def platform_pos(self):
+        return (0.0, 0.0, self.PLATFORM_Z_ON_GROUND_M if self.domain.has_ground else 0.0)
+
+    def add_objects(self, spec):
+        part = self.assets["debris"].parts["debris"]
+        hull_volume = sum(float(piece.volume) for piece in part.collision)
+        density = ALUMINIUM_KGPM3 * abs(float(part.visual.volume)) / hull_volume
+        self._hull_vertices = np.concatenate([piece.vertices for piece in part.collision])
+        self._hull_sq = np.sum(self._hull_vertices ** 2, 1)  # |v|^2, for nearest-vertex queries
+        self.add_free_object(spec, part, density, pos=(0.0, 0.0, -10.0))
+
+    def bind_objects(self, model):
+        site = model.site(self.platform.sites[self.SPAWN_SITE])
+        self._spawn = model.body_pos[site.bodyid[0]] + site.pos  # platforms are unrotated
+
+    def reset_objects(self, model, data, rng):
+        quat = random_quat(rng)
+        if self.domain.has_ground:
+            self.set_object(data, self.drop_point(rng, quat), quat)
+            return
+        self.set_object(data, self.spawn_point(rng), quat, random_vector(rng, *self.DRIFT_MPS),
+                        random_vector(rng, *self.TUMBLE_RADPS))
+
+    def spawn_point(self, rng) -> np.ndarray:
+        """Orbit spawn: 0-0.1 m beyond the capture zone, +-0.08 m in y, z."""
+        return self._spawn + (rng.uniform(0.0, 0.1), *rng.uniform(-0.08, 0.08, 2))
+
+    def drop_point(self, rng, quat) -> np.ndarray:
+        """Over the work area 0.35-0.5 m ahead of the arm (+-0.15 m aside), lowest point 3 cm up."""
+        mat = np.zeros(9)
+        mujoco.mju_quat2Mat(mat, quat)
+        low = float((self._hull_vertices @ mat.reshape(3, 3).T)[:, 2].min())
+        mount_x, mount_y, _ = self.platform.mount_pos
+        return np.array([mount_x + rng.uniform(0.35, 0.5), mount_y + rng.uniform(-0.15, 0.15),
+                         0.03 - low])
+
+    # --- state ----------------------------------------------------------------------------
+    def nearest_rel(self, data) -> np.ndarray:
+        """Collision-hull vertex nearest the TCP minus the TCP (world, m)."""
+        mat = data.xmat[self._obj].reshape(3, 3)
+        local = (self.ee_pos(data) - self.object_pos(data)) @ mat
+        verts = self._hull_vertices
+        nearest = verts[np.argmin(self._hull_sq - 2.0 * (verts @ local))]  # min |v - local|^2
+        return mat @ (nearest - local)
+
+    def speed(self, data) -> float:
+        return float(np.linalg.norm(data.qvel[self._obj_qvel][:3]))
+
+    # --- observations, rewards, success -----------------------------------------------------
+    def task_observation_space(self):
+        return {**super().task_observation_space(), "object_nearest_rel": box((3,))}
+
+    def observe_task(self, model, data):
+        return {**super().observe_task(model, data),
+                "object_nearest_rel": self.nearest_rel(data).astype(F32)}
+
+    def reward_reach(self, model, data) -> float:
+        """1 - tanh(|TCP - nearest hull vertex| / REACH_SCALE_M)."""
+        return tanh_kernel(float(np.linalg.norm(self.nearest_rel(data))), self.REACH_SCALE_M)
+
+    def reward_damping(self, model, data) -> float:
+        """While grasped: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s); 0 when not held."""
+        if not self.grasped(data):
+            return 0.0
+        vel = data.qvel[self._obj_qvel]
+        return tanh_kernel(float(np.linalg.norm(vel[:3]) + 0.1 * np.linalg.norm(vel[3:])), 0.02)
+
+    def success(self, model, data) -> bool:
+        return self.speed(data) < CAPTURED_SPEED_MPS and self.grasped(data)
+
+
+TASK = DebrisCaptureTask

@@ -1,0 +1,155 @@
+"""Peg in hole: the arm starts holding a procedural peg and inserts it into its matching hole.
+
+Start state: the peg hangs in the closed gripper, its top face level with the TCP (the pads
+grip its upper 19 mm), its axis along the approach axis (world -z) and its narrowest width
+across the fingers; the fingers start touching it and the gripper target is closed, so the
+grasp is settled by physics from the first substep. The gripper closes only while
+``action[6] > 0``: a policy that outputs 0 there drops the peg.
+
+The hole block is a static (mocap) body on the ground 0.40-0.50 m ahead of the arm base,
++-0.1 m sideways, yawed 0.25-0.5 rad either way off the peg's yaw (the cavity is the peg's
+profile in the block's frame, so the peg goes in when its yaw matches the block's).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from ...sim import scene
+from ..base import F32, RewardCfg, box
+from ..manipulation import ManipulationTask, tanh_kernel
+
+PEG_DENSITY_KGPM3 = 2700.0  # aluminium
+SUCCESS_DEPTH = 0.6  # fraction of the hole depth the peg tip must reach
+LATERAL_TOL_M = 0.004  # tip-to-axis offset allowed beyond the clearance while counting depth
+
+
+@dataclass(frozen=True)
+class PegInHoleRewards(RewardCfg):
+    """Weights of ``grasp`` (still holding the peg), ``alignment`` (peg tip over the hole axis
+    and peg orientation matching the hole's), ``insertion`` (tip depth below the hole's top face
+    / hole depth, in [0, 1]) and ``action_rate``."""
+
+    grasp: float = 0.1
+    alignment: float = 0.5
+    insertion: float = 2.0
+    action_rate: float = -0.01
+
+
+def _yaw_quat(yaw: float) -> np.ndarray:
+    return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+def _narrowest_yaw(vertices: np.ndarray) -> tuple[float, float, float]:
+    """Yaw (rad) that makes the profile's world-y extent smallest; that width (m) and its mid y."""
+    yaws = np.linspace(0.0, np.pi, 180, endpoint=False)
+    y = np.sin(yaws)[:, None] * vertices[None, :, 0] + np.cos(yaws)[:, None] * vertices[None, :, 1]
+    k = int(np.argmin(y.max(1) - y.min(1)))
+    return float(yaws[k]), float(y[k].max() - y[k].min()), float(0.5 * (y[k].max() + y[k].min()))
+
+
+class PegInHoleTask(ManipulationTask):
+    """Success: the peg tip deeper than 60 % of the hole depth, within the clearance of its axis.
+
+    Observations (besides the arm's and ManipulationTask's ``object_*`` keys for the peg):
+    ``hole_pos`` (world position of the centre of the hole's opening, m), ``hole_quat`` (the
+    block's orientation, wxyz) and ``peg_tip_rel`` (hole opening centre minus peg tip, m).
+    """
+
+    REWARDS = PegInHoleRewards
+    PLATFORM = "lander"
+    OBJECT = "peg"
+
+    def add_objects(self, spec):
+        asset = self.assets["peg_hole"]
+        meta, peg = asset.meta, asset.parts["peg"]
+        self._length, self._top_z = meta["peg_length_m"], meta["hole_top_z_m"]
+        self._depth, self._clearance = meta["hole_depth_m"], meta["clearance_m"]
+        self._block_half_h = 0.5 * meta["hole_block_height_m"]
+        self._peg_yaw, self._peg_width, self._peg_mid_y = _narrowest_yaw(peg.visual.vertices[:, :2])
+        self.add_free_object(spec, peg, PEG_DENSITY_KGPM3, pos=(1.0, 0.0, 1.0))
+        ahead = self.platform.mount_pos[0] + 0.45  # m; reset moves it (mocap)
+        hole = spec.worldbody.add_body(name="hole", mocap=True, pos=[ahead, 0, self._block_half_h])
+        scene.add_mesh_part(spec, hole, "hole", asset.parts["hole"], collide=scene.GROUND,
+                            affinity=scene.ROBOT | scene.OBJECT)
+
+    def bind_objects(self, model):
+        self._hole = model.body("hole").id
+        self._hole_mocap = int(model.body_mocapid[self._hole])
+        self._fingers = [int(model.joint(n).qposadr[0]) for n in self.robot.finger_joint_names]
+        self._grip_act = model.actuator(f"{self.robot.prefix}gripper").id
+
+    def reset_objects(self, model, data, rng):
+        mount_x, mount_y, _ = self.platform.mount_pos
+        hole_yaw = self._peg_yaw + rng.choice((-1.0, 1.0)) * rng.uniform(0.25, 0.5)
+        data.mocap_pos[self._hole_mocap] = (mount_x + rng.uniform(0.40, 0.50),
+                                            mount_y + rng.uniform(-0.1, 0.1), self._block_half_h)
+        data.mocap_quat[self._hole_mocap] = _yaw_quat(hole_yaw)
+        self._grip_peg(model, data)
+
+    def _grip_peg(self, model, data) -> None:
+        """Peg top at the TCP, narrowest width across the fingers, fingers on its faces, closed."""
+        mujoco.mj_kinematics(model, data)
+        tcp = self.ee_pos(data)
+        pos = (tcp[0], tcp[1] - self._peg_mid_y, tcp[2] - 0.5 * self._length)
+        self.set_object(data, pos, _yaw_quat(self._peg_yaw))
+        data.qpos[self._fingers] = 0.5 * self._peg_width - 0.0003  # 0.3 mm squeeze, m
+        data.ctrl[self._grip_act] = 0.0
+
+    # --- geometry -----------------------------------------------------------------------
+    def hole_top(self, data) -> np.ndarray:
+        """Centre of the hole's opening (world, m)."""
+        return data.xpos[self._hole] + data.xmat[self._hole, 2::3] * self._top_z  # z axis: column 2
+
+    def peg_tip(self, data) -> np.ndarray:
+        """Centre of the peg's leading (bottom) face (world, m)."""
+        return self.object_pos(data) - data.xmat[self._obj, 2::3] * (0.5 * self._length)
+
+    def tip_depth_and_offset(self, data) -> tuple[float, float]:
+        """Peg tip depth below the opening along the hole axis and its offset from the axis, m."""
+        axis = data.xmat[self._hole, 2::3]
+        rel = self.hole_top(data) - self.peg_tip(data)
+        depth = float(rel @ axis)
+        return depth, math.sqrt(max(float(rel @ rel) - depth * depth, 0.0))
+
+    def orientation_error(self, data) -> float:
+        """Angle (rad) of the rotation taking the peg's frame to the hole's."""
+        dot = abs(float(data.xquat[self._obj] @ data.xquat[self._hole]))
+        return 2.0 * math.acos(min(dot, 1.0))
+
+    def inserted_fraction(self, data) -> float:
+        """Tip depth / hole depth in [0, 1] while the tip is within the clearance of the axis."""
+        depth, offset = self.tip_depth_and_offset(data)
+        if offset > self._clearance + LATERAL_TOL_M:
+            return 0.0
+        return min(max(depth / self._depth, 0.0), 1.0)
+
+    # --- observations, rewards, success -----------------------------------------------------
+    def task_observation_space(self):
+        return {**super().task_observation_space(), "hole_pos": box((3,)),
+                "hole_quat": box((4,), -1.0, 1.0), "peg_tip_rel": box((3,))}
+
+    def observe_task(self, model, data):
+        top = self.hole_top(data)
+        return {**super().observe_task(model, data), "hole_pos": top.astype(F32),
+                "hole_quat": data.xquat[self._hole].astype(F32),
+                "peg_tip_rel": (top - self.peg_tip(data)).astype(F32)}
+
+    def reward_alignment(self, model, data) -> float:
+        """Mean of 1 - tanh(tip-to-axis offset / 0.05 m) and 1 - tanh(rotation error / 0.3 rad)."""
+        _, offset = self.tip_depth_and_offset(data)
+        return 0.5 * (tanh_kernel(offset, 0.05) + tanh_kernel(self.orientation_error(data), 0.3))
+
+    def reward_insertion(self, model, data) -> float:
+        """Tip depth below the opening / hole depth, clipped to [0, 1], 0 when off the axis."""
+        return self.inserted_fraction(data)
+
+    def success(self, model, data) -> bool:
+        return self.inserted_fraction(data) >= SUCCESS_DEPTH
+
+
+TASK = PegInHoleTask
