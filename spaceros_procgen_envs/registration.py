@@ -14,6 +14,8 @@ def register_gymnasium_ids() -> list[str]:
     """Register (idempotently) and return the Gymnasium ids of every task."""
     ids = []
     for name, spec in all_tasks().items():
+        if spec.multi_agent:  # PettingZoo only: spaceros_procgen_envs.parallel_env(name)
+            continue
         if spec.gym_id not in gym.registry:
             gym.register(id=spec.gym_id, entry_point=ENTRY_POINT,
                          vector_entry_point=VECTOR_ENTRY_POINT, kwargs={"task": name},

@@ -116,9 +116,10 @@ def get_task(name: str) -> TaskSpec:
 
 
 def list_tasks(multi_agent: bool = False) -> list[str]:
-    """Names of the registered tasks; with ``multi_agent=True`` only the multi-robot ones.
+    """Names of the registered Gymnasium (single-robot) tasks, each ``spaceros/<name>``;
+    with ``multi_agent=True`` the multi-robot PettingZoo tasks instead.
 
     >>> "perseverance" in list_tasks()
     True
     """
-    return [n for n, spec in all_tasks().items() if spec.multi_agent or not multi_agent]
+    return [n for n, spec in all_tasks().items() if spec.multi_agent == multi_agent]

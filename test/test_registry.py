@@ -63,6 +63,8 @@ def test_domains_have_their_gravity():
         get_domain("mras")
 
 
-def test_multi_agent_listing_is_a_subset():
-    assert set(list_tasks(multi_agent=True)) <= set(TASKS)
-    assert all(all_tasks()[n].multi_agent for n in list_tasks(multi_agent=True))
+def test_single_and_multi_agent_listings_split_the_registry():
+    multi = list_tasks(multi_agent=True)
+    assert not set(multi) & set(TASKS)
+    assert set(multi) | set(TASKS) == set(all_tasks())
+    assert all(all_tasks()[n].multi_agent for n in multi)
