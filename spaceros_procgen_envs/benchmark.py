@@ -1,14 +1,20 @@
 """``benchmark.py``: env-steps/s per task, backend and batch size, side by side in one run.
 
-Next to every backend it measures the *physics ceiling*: the single-thread rate of raw
-``mj_step`` on the very same models (no Python task logic), times the usable cores.
-Ratios against it are what the targets of SPEC 8 are stated in.
+Next to every backend it measures, on the same machine in the same run:
+
+* the *physics ceiling*: the single-thread rate of raw ``mj_step`` on the very same models
+  (no Python task logic), times the usable cores;
+* Gymnasium's own ``AsyncVectorEnv`` (one subprocess per env) over our single env.
+
+Every figure is the median of ``--repeats`` timed runs after a warm-up. RSS per env is
+measured in a fresh interpreter (the memory a batch adds, divided by its size).
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -23,38 +29,70 @@ from .registry import list_tasks
 from .sim.robots.base import CONTROL_HZ
 from .vector.backends import available_cores
 
+_RSS_PROBE = """
+import sys, gymnasium as gym, spaceros_procgen_envs
+def rss():
+    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20
+gym.make_vec('spaceros/{task}', num_envs=1, vectorization_mode='vector_entry_point',
+             backend='sync', progress=False).close()  # imports, caches and lazy init done
+before = rss()
+env = gym.make_vec('spaceros/{task}', num_envs={n}, vectorization_mode='vector_entry_point',
+                   backend='{backend}', progress=False)
+env.reset(seed=0)
+print((rss() - before) / {n})
+"""
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * 4096 / 2**20
 
-
-def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats: int) -> dict:
-    """Median env-steps/s and episodes/s of ``backend`` over ``repeats`` timed runs."""
-    rss_before = _rss_mb()
-    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, vectorization_mode="vector_entry_point",
-                       backend=backend, copy=False, progress=False)
-    rss_per_env = (_rss_mb() - rss_before) / num_envs
-    actions = np.random.default_rng(0).uniform(-1, 1, (steps, *env.action_space.shape))
-    actions = actions.astype(np.float32)
+def time_steps(env, actions: np.ndarray, repeats: int) -> tuple[float, float]:
+    """Median (env-steps/s, episodes/s) of stepping ``env`` through ``actions`` ``repeats`` times."""
+    num_envs = actions.shape[1]
     env.reset(seed=0)
-    for action in actions[: max(5, steps // 10)]:  # warm-up
+    for action in actions[: max(5, len(actions) // 10)]:  # warm-up
         env.step(action)
     rates, episode_rates = [], []
     for _ in range(repeats):
         episodes, start = 0, time.perf_counter()
         for action in actions:
             _, _, term, trunc, _ = env.step(action)
-            episodes += int(np.count_nonzero(term | trunc))
+            episodes += int(np.count_nonzero(np.logical_or(term, trunc)))
         elapsed = time.perf_counter() - start
-        rates.append(num_envs * steps / elapsed)
+        rates.append(num_envs * len(actions) / elapsed)
         episode_rates.append(episodes / elapsed)
-    models = [(e.model, e.data, e.substeps) for e in env.unwrapped.envs]
+    return statistics.median(rates), statistics.median(episode_rates)
+
+
+def random_actions(env, steps: int) -> np.ndarray:
+    shape = (steps, *env.action_space.shape)
+    return np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+
+
+def rss_mb_per_env(task: str, num_envs: int, backend: str) -> float:
+    """MB of resident memory one env adds, measured in a fresh interpreter."""
+    code = _RSS_PROBE.format(task=task, n=num_envs, backend=backend)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return round(float(out.stdout.strip().splitlines()[-1]), 2)
+
+
+def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats: int) -> dict:
+    """One row of the table (and the models, for the physics ceiling)."""
+    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs,
+                       vectorization_mode="vector_entry_point", backend=backend, copy=False,
+                       progress=False)
+    rate, episodes = time_steps(env, random_actions(env, steps), repeats)
+    models = [(e.model, e.data, e.substeps) for e in env.unwrapped.envs] \
+        if backend in ("sync", "thread") else None
     env.close()
-    return {"task": task, "backend": backend, "num_envs": num_envs,
-            "env_steps_per_s": statistics.median(rates),
-            "episodes_per_s": statistics.median(episode_rates),
-            "rss_mb_per_env": round(max(rss_per_env, 0.0), 2), "_models": models}
+    return {"task": task, "backend": backend, "num_envs": num_envs, "env_steps_per_s": rate,
+            "episodes_per_s": episodes, "rss_mb_per_env": None, "_models": models}
+
+
+def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
+    """env-steps/s of Gymnasium's AsyncVectorEnv over our single env."""
+    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, vectorization_mode="async",
+                       progress=False)
+    rate, _ = time_steps(env, random_actions(env, steps), repeats)
+    env.close()
+    return rate
 
 
 def physics_rate(models: list[tuple], steps: int) -> float:
@@ -67,44 +105,92 @@ def physics_rate(models: list[tuple], steps: int) -> float:
 
 
 def run(tasks: Sequence[str], sizes: Sequence[int], backends: Sequence[str], steps: int,
-        repeats: int) -> dict:
+        repeats: int, with_async: bool = True, with_rss: bool = True) -> dict:
     """Every measurement, as the JSON document of SPEC 8."""
     cores = available_cores()
-    rows, ceiling = [], {}
+    result = {"cores": cores, "rows": [], "ceiling": {}, "gymnasium_async": {}}
     for task in tasks:
         for num_envs in sizes:
+            models = None
             for backend in backends:
                 row = measure_backend(task, num_envs, backend, steps, repeats)
-                models = row.pop("_models")
-                rows.append(row)
-                print(f"  {task:18s} N={num_envs:<3d} {backend:7s} "
-                      f"{row['env_steps_per_s']:9.1f} env-steps/s", file=sys.stderr)
-            if num_envs == max(sizes):
+                models = row.pop("_models") or models
+                if with_rss and num_envs == max(sizes):
+                    row["rss_mb_per_env"] = rss_mb_per_env(task, num_envs, backend)
+                result["rows"].append(row)
+                _progress(f"{task} N={num_envs} {backend}", row["env_steps_per_s"])
+            if with_async:
+                rate = measure_async(task, num_envs, steps, repeats)
+                result["gymnasium_async"].setdefault(task, {})[str(num_envs)] = rate
+                _progress(f"{task} N={num_envs} gymnasium-async", rate)
+            if num_envs == max(sizes) and models:
                 rate = statistics.median(physics_rate(models, steps) for _ in range(repeats))
-                ceiling[task] = cores * rate
-    return {"cores": cores, "rows": rows, "ceiling": ceiling}
+                result["ceiling"][task] = cores * rate
+    return result
+
+
+def _progress(what: str, rate: float) -> None:
+    print(f"  {what:45s} {rate:9.1f} env-steps/s", file=sys.stderr)
 
 
 def markdown(result: dict) -> str:
-    """The results as a markdown table with ratios to the ceiling and to real time."""
-    lines = ["| task | backend | envs | env-steps/s | episodes/s | x ceiling | x real time "
-             "| RSS MB/env |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    """The results as a markdown table with ratios to the ceiling, AsyncVectorEnv and real time."""
+    lines = ["| task | backend | envs | env-steps/s | episodes/s | x ceiling | x async "
+             "| x real time | RSS MB/env |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in result["rows"]:
         ceiling = result["ceiling"].get(row["task"])
-        ratio = f"{row['env_steps_per_s'] / ceiling:.2f}" if ceiling else "-"
-        realtime = row["env_steps_per_s"] / (row["num_envs"] * CONTROL_HZ)
-        lines.append(f"| {row['task']} | {row['backend']} | {row['num_envs']} | "
-                     f"{row['env_steps_per_s']:.0f} | {row['episodes_per_s']:.2f} | {ratio} | "
-                     f"{realtime:.2f} | {row['rss_mb_per_env']:.1f} |")
+        gym_async = result["gymnasium_async"].get(row["task"], {}).get(str(row["num_envs"]))
+        rate = row["env_steps_per_s"]
+        rss = row["rss_mb_per_env"]
+        lines.append(
+            f"| {row['task']} | {row['backend']} | {row['num_envs']} | {rate:.0f} | "
+            f"{row['episodes_per_s']:.2f} | {_ratio(rate, ceiling)} | {_ratio(rate, gym_async)} | "
+            f"{rate / (row['num_envs'] * CONTROL_HZ):.1f} | {'-' if rss is None else f'{rss:.1f}'} |")
     lines.append("")
-    lines.append(f"Physics ceiling ({result['cores']} cores x single-thread raw mj_step): " +
-                 ", ".join(f"{t} {v:.0f}" for t, v in result["ceiling"].items()) + " env-steps/s")
+    lines.append(f"Physics ceiling ({result['cores']} cores x single-thread raw mj_step), "
+                 "env-steps/s: " + ", ".join(f"{t} {v:.0f}" for t, v in result["ceiling"].items()))
+    for task, by_size in result["gymnasium_async"].items():
+        lines.append(f"Gymnasium AsyncVectorEnv, {task}: " +
+                     ", ".join(f"N={n} {v:.0f}" for n, v in by_size.items()) + " env-steps/s")
     return "\n".join(lines)
+
+
+def _ratio(value: float, reference: float | None) -> str:
+    return f"{value / reference:.2f}" if reference else "-"
+
+
+def plot(result: dict, path: Path) -> None:
+    """A PNG of env-steps/s against the number of envs, one panel per task."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit("error: --plot needs matplotlib: ./run.sh pip install matplotlib") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r["task"] for r in result["rows"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        rows = [r for r in result["rows"] if r["task"] == task]
+        for backend in dict.fromkeys(r["backend"] for r in rows):
+            mine = [r for r in rows if r["backend"] == backend]
+            ax.plot([r["num_envs"] for r in mine], [r["env_steps_per_s"] for r in mine], "o-",
+                    label=backend)
+        by_size = result["gymnasium_async"].get(task, {})
+        if by_size:
+            ax.plot([int(n) for n in by_size], list(by_size.values()), "s--", label="gym async")
+        if task in result["ceiling"]:
+            ax.axhline(result["ceiling"][task], color="k", lw=0.8, ls=":", label="ceiling")
+        ax.set(title=task, xlabel="envs", ylabel="env-steps/s", xscale="log", yscale="log")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser("Measure env-steps/s per task, backend and number of envs, next to the "
-                         "physics ceiling, and print a markdown table.", sim_flags=False)
+                         "physics ceiling and Gymnasium's AsyncVectorEnv; print a markdown table.",
+                         sim_flags=False)
     parser.add_argument("--tasks", nargs="+", type=task_name, default=list_tasks(),
                         help="tasks to measure")
     parser.add_argument("--num_envs", nargs="+", type=positive_int, default=[1, 16],
@@ -112,15 +198,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--steps", type=positive_int, default=200, help="timed steps per repeat")
     parser.add_argument("--repeats", type=positive_int, default=3, help="timed repeats (median)")
+    parser.add_argument("--no_async", action="store_true", help="skip Gymnasium's AsyncVectorEnv")
     parser.add_argument("--quick", action="store_true",
-                        help="a fast smoke run: 20 steps, 1 repeat, N=1 and 2")
+                        help="a smoke run: 20 steps, 1 repeat, N=1 and 2")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
+    parser.add_argument("--plot", type=Path, help="write a PNG of the scaling here")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.repeats, args.num_envs = 20, 1, [1, 2]
-    result = run(args.tasks, args.num_envs, args.backends, args.steps, args.repeats)
+    result = run(args.tasks, args.num_envs, args.backends, args.steps, args.repeats,
+                 with_async=not args.no_async)
     print(markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
         print(f"wrote {args.json}", file=sys.stderr)
+    if args.plot:
+        plot(result, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
     return 0
