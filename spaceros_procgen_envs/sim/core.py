@@ -15,9 +15,8 @@ from ..assets.types import Asset
 from ..registry import get_task
 from .robots.base import CONTROL_HZ
 
-# MuJoCo resets the data itself and counts one of these warnings when the state blows up.
-_DIVERGENCE = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL,
-                                mujoco.mjtWarning.mjWARN_BADQACC)]
+# When the state blows up (bad qpos, qvel or qacc) MuJoCo counts a warning and resets the data
+# itself, which sends data.time back to 0: a step that ends earlier than it began diverged.
 
 
 def check_action(action, dim: int, env_index: int | None = None) -> np.ndarray:
@@ -33,10 +32,6 @@ def check_action(action, dim: int, env_index: int | None = None) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"action{where} contains NaN or inf: {arr.tolist()}")
     return np.clip(arr, -1.0, 1.0)
-
-
-def _divergence_count(data: mujoco.MjData) -> int:
-    return sum(data.warning[w].number for w in _DIVERGENCE)
 
 
 class SimEnv:
@@ -88,6 +83,7 @@ class SimEnv:
         mujoco.mj_resetData(self.model, self.data)
         self.task.reset(self.model, self.data, self.rng)
         mujoco.mj_forward(self.model, self.data)
+        self.task.begin_step()
         self.prev_action[:] = 0.0
         self.steps = 0
         self.episodes += 1
@@ -115,11 +111,12 @@ class SimEnv:
     def _advance(self, action: np.ndarray) -> tuple[list[float], bool, bool]:
         """Physics and rewards of one step: (weighted reward terms, success, diverged)."""
         model, data = self.model, self.data
-        warnings_before = _divergence_count(data)
+        time_before = data.time
         self.task.apply_action(model, data, action)
         mujoco.mj_step(model, data, nstep=self.substeps)
         self.steps += 1
-        if _divergence_count(data) != warnings_before or not np.isfinite(data.qvel).all():
+        self.task.begin_step()
+        if data.time <= time_before or not np.isfinite(data.qvel).all():
             self.reset()
             return [0.0] * len(self.task.reward_names), False, True
         terms = self.task.reward_terms(model, data, action, self.prev_action)

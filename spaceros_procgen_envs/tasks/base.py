@@ -84,6 +84,10 @@ class Task:
         return False
 
     # --- shared machinery ----------------------------------------------------------------
+    def begin_step(self) -> None:
+        """Called after every physics step and reset: a new state, so per-step caches expire."""
+        self.stamp = getattr(self, "stamp", 0) + 1
+
     @property
     def reward_names(self) -> tuple[str, ...]:
         return self._terms

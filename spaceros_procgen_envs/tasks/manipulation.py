@@ -65,6 +65,7 @@ class ManipulationTask(Task):
         joint = model.joint(f"{self.OBJECT}/joint")
         self._obj_qpos = slice(int(joint.qposadr[0]), int(joint.qposadr[0]) + 7)
         self._obj_qvel = slice(int(joint.dofadr[0]), int(joint.dofadr[0]) + 6)
+        self._grasp_stamp, self._grasp = -1, False
         self._role = np.zeros(model.ngeom, np.int8)
         for role, name in zip((_LEFT, _RIGHT), self.robot.finger_joint_names):
             self._role[model.geom_bodyid == model.body(f"{name}_body").id] = role
@@ -92,7 +93,12 @@ class ManipulationTask(Task):
         return float(np.linalg.norm(self.object_pos(data) - self.ee_pos(data)))
 
     def grasped(self, data: mujoco.MjData) -> bool:
-        """Each finger touches the object (contacts of the last substep)."""
+        """Each finger touches the object (contacts of the last substep); computed once a step."""
+        if self._grasp_stamp != self.stamp:
+            self._grasp_stamp, self._grasp = self.stamp, self._fingers_touch_object(data)
+        return self._grasp
+
+    def _fingers_touch_object(self, data: mujoco.MjData) -> bool:
         if data.ncon == 0:
             return False
         roles = self._role[data.contact.geom[:data.ncon]]
