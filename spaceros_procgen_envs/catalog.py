@@ -13,7 +13,8 @@ COLUMNS = ("id", "robot", "actions", "domain", "description")
 
 def task_row(spec: TaskSpec) -> dict[str, str]:
     """One row of the table for ``spec``."""
-    return {"id": spec.gym_id, "robot": spec.robot,
+    ident = f"{spec.name} (PettingZoo)" if spec.multi_agent else spec.gym_id
+    return {"id": ident, "robot": spec.robot,
             "actions": f"{spec.action_dim}: [{', '.join(spec.action_names)}]",
             "domain": spec.default_domain, "description": spec.description}
 
@@ -29,6 +30,10 @@ def observation_keys(spec: TaskSpec) -> dict[str, tuple[int, ...]]:
 
 
 def format_observations(spec: TaskSpec) -> str:
+    if spec.multi_agent:
+        return (f"{spec.name} (multi-robot, PettingZoo only)\n  use: "
+                f"spaceros_procgen_envs.parallel_env({spec.name!r}); each agent acts with "
+                f"{', '.join(spec.action_names)}")
     keys = " ".join(f"{k}{list(shape)}" for k, shape in observation_keys(spec).items())
     return f"{spec.gym_id}\n  actions:      {', '.join(spec.action_names)} (each in [-1, 1])" \
            f"\n  observations: {keys}"
@@ -56,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         if not args.brief:
             for row, spec in zip(rows, specs):
+                if spec.multi_agent:
+                    continue
                 row["observations"] = {k: list(v) for k, v in observation_keys(spec).items()}
         print(json.dumps(rows, indent=2))
     elif rows:
