@@ -37,6 +37,7 @@ def new_spec(domain: Domain, name: str, timestep_s: float = TIMESTEP_S) -> mujoc
     spec.option.ls_iterations = 10
     spec.visual.global_.offwidth = 1280
     spec.visual.global_.offheight = 960
+    spec.visual.map.znear = 0.0005  # near plane, x model extent (~20 m): 1 cm, cameras sit close
     spec.visual.headlight.ambient = (0.15, 0.15, 0.15)
     spec.visual.headlight.diffuse = (0.2, 0.2, 0.2)
     _add_sky(spec, domain)
