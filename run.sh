@@ -10,18 +10,27 @@
 # (ROS 2 from the ros-rclpy family of wheels, MuJoCo, ...); later calls reuse it and
 # reinstall only when setup.py, setup.cfg or package.xml changed.
 # When a ROS 2 install provides `ros2` and this package, `ros2 run` goes through it.
+#
+# Docker mode builds the image (Dockerfile) when it is missing, then runs the command in it with
+# the host network, the host's asset cache mounted, ROS_DOMAIN_ID / RMW_IMPLEMENTATION passed
+# through and X11 forwarded when DISPLAY is set. SPACEROS_PROCGEN_IMAGE names the image,
+# SPACEROS_PROCGEN_BASE_IMAGE its base (default ros:jazzy-ros-base; osrf/space-ros:latest for
+# Space ROS), SPACEROS_PROCGEN_DOCKER_REBUILD=1 rebuilds it, and
+# SPACEROS_PROCGEN_DOCKER_DRYRUN=1 prints the docker commands instead of running them.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PKG=spaceros_procgen_envs
 VENV="${SPACEROS_PROCGEN_VENV:-$ROOT/.venv}"
-EXTRAS="ros,test"
+EXTRAS="ros,test,keyboard,ray,pettingzoo,bench"
+DOCKER_IMAGE="${SPACEROS_PROCGEN_IMAGE:-spaceros_procgen_envs:latest}"
+DOCKER_CACHE_DIR=/var/cache/spaceros_procgen_envs  # the image's SPACEROS_PROCGEN_CACHE_DIR
 
 say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 2; }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 find_python() {
@@ -77,10 +86,80 @@ docker_usable() {
   command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
 }
 
+host_cache_dir() {
+  # The host's asset cache: the override, else platformdirs' user cache dir on Linux.
+  echo "${SPACEROS_PROCGEN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/$PKG}"
+}
+
+docker_build_cmd() {
+  DOCKER_BUILD=(docker build -t "$DOCKER_IMAGE"
+    --build-arg "BASE_IMAGE=${SPACEROS_PROCGEN_BASE_IMAGE:-ros:jazzy-ros-base}"
+    -f "$ROOT/Dockerfile" "$ROOT")
+}
+
+docker_run_cmd() {
+  # Fills DOCKER_RUN with the `docker run` line for the command "$@".
+  DOCKER_RUN=(docker run --rm)
+  if [[ -t 0 ]]; then
+    DOCKER_RUN+=(-it)
+  fi
+  # Host network, IPC and PID namespaces (as the ROS 2 docs advise): DDS discovery, its
+  # shared-memory transport and its participant ids then work with processes on the host.
+  # The calling user, so the mounted cache stays theirs; HOME=/tmp for ROS logs.
+  DOCKER_RUN+=(--network host --ipc host --pid host --user "$(id -u):$(id -g)" -e HOME=/tmp
+    -v "$(host_cache_dir):$DOCKER_CACHE_DIR" -e "SPACEROS_PROCGEN_CACHE_DIR=$DOCKER_CACHE_DIR")
+  local name
+  for name in ROS_DOMAIN_ID RMW_IMPLEMENTATION ROS_AUTOMATIC_DISCOVERY_RANGE ROS_STATIC_PEERS \
+    MUJOCO_GL; do
+    if [[ -n "${!name:-}" ]]; then
+      DOCKER_RUN+=(-e "$name=${!name}")
+    fi
+  done
+  if [[ -n "${DISPLAY:-}" ]]; then
+    DOCKER_RUN+=(-e "DISPLAY=$DISPLAY" -v /tmp/.X11-unix:/tmp/.X11-unix:ro)
+    local xauth="${XAUTHORITY:-${HOME:-/nonexistent}/.Xauthority}"
+    if [[ -f "$xauth" ]]; then
+      DOCKER_RUN+=(-v "$xauth:/tmp/.Xauthority:ro" -e XAUTHORITY=/tmp/.Xauthority)
+    fi
+  fi
+  DOCKER_RUN+=("$DOCKER_IMAGE")
+  if [[ "${1:-}" == test ]]; then
+    shift
+    DOCKER_RUN+=(python3 -m pytest -p no:cacheprovider "/ws/src/$PKG/test" "$@")
+  else
+    DOCKER_RUN+=("$@")
+  fi
+}
+
+print_cmd() {
+  local line
+  line="$(printf '%q ' "$@")"
+  echo "${line% }"
+}
+
 run_docker() {
-  # The image and its `docker run` line arrive with the ROS 2 issue (Dockerfile).
-  [[ -f "$ROOT/Dockerfile" ]] || die "Docker mode needs $ROOT/Dockerfile, which this checkout does not have yet; run without --docker"
-  die "Docker mode is not wired up in this version; run without --docker"
+  # Build the image if it is missing, then run "$@" in it (never returns).
+  [[ -f "$ROOT/Dockerfile" ]] || die "Docker mode needs $ROOT/Dockerfile, which this checkout lacks"
+  local dry="${SPACEROS_PROCGEN_DOCKER_DRYRUN:-0}"
+  headless_defaults
+  docker_build_cmd
+  docker_run_cmd "$@"
+  if [[ "${SPACEROS_PROCGEN_DOCKER_REBUILD:-0}" == 1 ]] ||
+    ! docker image inspect "$DOCKER_IMAGE" >/dev/null 2>&1; then
+    if [[ "$dry" == 1 ]]; then
+      print_cmd "${DOCKER_BUILD[@]}"
+    else
+      say "building the Docker image $DOCKER_IMAGE (once; several minutes)"
+      "${DOCKER_BUILD[@]}" >&2 || die "docker build failed (see above); fix the cause and run again"
+    fi
+  fi
+  if [[ "$dry" == 1 ]]; then
+    print_cmd "${DOCKER_RUN[@]}"
+    exit 0
+  fi
+  mkdir -p "$(host_cache_dir)"
+  say "running in $DOCKER_IMAGE: $*"
+  exec "${DOCKER_RUN[@]}"
 }
 
 local_ros2_run() {

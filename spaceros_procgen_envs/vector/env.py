@@ -1,7 +1,8 @@
 """``SpaceRosVectorEnv``: the native batched ``gymnasium.vector.VectorEnv`` of every task.
 
 Created by ``gymnasium.make_vec("spaceros/<task>", num_envs=N,
-vectorization_mode="vector_entry_point", backend="thread", seed=0)``.
+vectorization_mode="vector_entry_point", backend="thread", seed=0)``; ``backend`` picks
+how the envs run (:mod:`.backends`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from ..assets.pipeline import generate_assets
 from ..errors import unknown_name
 from ..registry import get_task
 from ..sim.core import SimEnv
-from .backends import BACKENDS, make_backend
-from .batch import allocate, obs_views
+from .backends import BACKENDS, Backend, make_backend
+from .batch import EnvFactory, obs_views
 
 
 class SpaceRosVectorEnv(gym.vector.VectorEnv):
@@ -29,20 +29,39 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         task: registered task name.
         seed: base seed of the procedural worlds (terrain, rocks, ...).
         domain: domain name, or None for the task's default.
-        backend: ``sync`` (one after another) or ``thread`` (one slice per core).
-        workers: slices/threads for ``thread`` (default: the usable cores).
+        backend: ``sync`` (one after another), ``thread`` (one slice per core, in threads),
+            ``process`` (one slice per worker process, shared memory) or ``ray`` (one slice
+            per Ray actor); all give the same numbers for the same seed and actions.
+        workers: slices, i.e. threads / processes / actors (default: the usable cores; for
+            ``ray`` the cluster's CPUs // ``ray_num_cpus``); ignored by ``sync``.
         copy: return copies of the observation buffers (False: views overwritten next step).
         progress: asset-generation progress bar (None: only on a terminal).
+        max_episode_steps: truncate episodes after this many steps (None: the task's time limit).
+        start_method: ``process`` only: ``fork``, ``forkserver`` or ``spawn`` (None: ``fork``
+            while this process runs a single thread, else ``forkserver``).
+        ray_address: ``ray`` only: a cluster to join (``"auto"``, ``"host:port"``); None starts
+            a local Ray unless one is initialised already.
+        ray_num_cpus: ``ray`` only: CPUs reserved for each actor (default 1).
         task_options: forwarded to the task class.
 
     Observations are a dict of float32 arrays with a leading ``num_envs`` axis; ``info``
-    holds ``reward/<term>`` (weighted), ``is_success`` and ``diverged`` arrays.
+    holds ``reward/<term>`` (weighted), ``is_success``, ``diverged`` and
+    ``worker_restarted`` arrays (the last True for envs whose Ray actor died and was
+    replaced, and therefore rebuilt and reset, in this step).
+
+    :meth:`step` is :meth:`step_async` then :meth:`step_wait`; call them yourself to compute
+    something while the workers step. :meth:`robot_states` reads every env's robot, in the
+    workers for ``process`` and ``ray``; :attr:`envs` (the in-process ``SimEnv`` objects)
+    exists for ``sync`` and ``thread`` only.
 
     Example:
         >>> import gymnasium, spaceros_procgen_envs  # doctest: +SKIP
         >>> env = gymnasium.make_vec("spaceros/perseverance", num_envs=4,
-        ...     vectorization_mode="vector_entry_point", backend="thread")
+        ...     vectorization_mode="vector_entry_point", backend="process")
         >>> obs, info = env.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        >>> env.robot_states()[0]["base_xyz"]  # env 0's rover position, m
+        >>> env.close()
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -50,27 +69,37 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
     def __init__(self, num_envs: int = 1, task: str = "perseverance", seed: int = 42,
                  domain: str | None = None, backend: str = "thread", workers: int | None = None,
                  copy: bool = True, progress: bool | None = None, render_mode: str | None = None,
+                 max_episode_steps: int | None = None, start_method: str | None = None,
+                 ray_address: str | None = None, ray_num_cpus: float | None = None,
                  **task_options: Any):
         if backend not in BACKENDS:
             raise unknown_name("backend", backend, BACKENDS)
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r} is not supported by the vector env; "
                              "use gymnasium.make for a rendered single env")
+        if int(num_envs) < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if max_episode_steps is not None and int(max_episode_steps) < 1:
+            raise ValueError(f"max_episode_steps must be >= 1 or None, got {max_episode_steps}")
         spec = get_task(task)
-        assets, _ = generate_assets(spec, num_envs, seed, domain, progress=progress)
-        envs = [SimEnv(spec.name, assets[i], seed + i, domain, **task_options)
-                for i in range(num_envs)]
-        self.num_envs, self.task_name, self.backend_name = num_envs, spec.name, backend
-        self.single_observation_space = envs[0].observation_space
-        self.single_action_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.action_space = batch_space(self.single_action_space, num_envs)
-        self.dt = envs[0].dt
-        self._copy = copy
-        self._out = allocate(num_envs, self.single_observation_space, envs[0].info_keys)
-        self._bool_info = {"is_success", "diverged"}
-        self._backend = make_backend(backend, envs, self._out, workers)
+        spec.resolve_domain(domain)  # a bad domain fails here, before any worker starts
+        factory = EnvFactory(spec.name, int(seed), domain, max_episode_steps, dict(task_options))
+        self._closed = True  # until the backend exists
+        self._backend = make_backend(backend, factory, int(num_envs), workers, progress,
+                                     start_method=start_method, ray_address=ray_address,
+                                     ray_num_cpus=ray_num_cpus)
         self._closed = False
+        layout = self._backend.layout
+        self.num_envs, self.task_name, self.backend_name = int(num_envs), spec.name, backend
+        self.single_observation_space = layout.observation_space
+        self.single_action_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.dt = layout.dt
+        self._copy = copy
+        self._out = self._backend.out
+        self._bool_info = {"is_success", "diverged"}
+        self._all = np.ones(self.num_envs, bool)
 
     def reset(self, *, seed: int | list[int | None] | None = None,
               options: dict[str, Any] | None = None):
@@ -79,19 +108,49 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         seeds = self._seeds(seed)
         mask = None if not options or "reset_mask" not in options else \
             np.asarray(options["reset_mask"], bool)
-        self._backend.reset(seeds, mask)
-        return self._observations(), {}
+        restarted = self._backend.reset(seeds, mask)
+        info = {}
+        if restarted is not None and restarted.any():
+            info = {"worker_restarted": restarted, "_worker_restarted": self._all.copy()}
+        return self._observations(), info
 
     def step(self, actions):
         """One agent step of every env (NEXT_STEP autoreset)."""
-        actions = self._check(actions)
-        self._backend.step(actions)
+        self.step_async(actions)
+        return self.step_wait()
+
+    def step_async(self, actions) -> None:
+        """Check ``actions`` and start a step of every env; :meth:`step_wait` returns it.
+
+        Raises:
+            ValueError: wrong shape, or NaN/inf (naming the env).
+            gymnasium.error.AlreadyPendingCallError: a step is already pending.
+        """
+        self._backend.step_async(self._check(actions))
+
+    def step_wait(self):
+        """Finish the step started by :meth:`step_async`: ``(obs, rewards, terminated,
+        truncated, info)`` as Gymnasium's ``VectorEnv.step`` returns them."""
+        restarted = self._backend.step_wait()
         out = self._out
         info = {key: out.info_flat[:, k].astype(bool if key in self._bool_info else np.float64)
                 for k, key in enumerate(out.info_keys)}
-        info.update({f"_{key}": np.ones(self.num_envs, bool) for key in out.info_keys})
+        info["worker_restarted"] = np.zeros(self.num_envs, bool) if restarted is None \
+            else restarted.copy()
+        info.update({f"_{key}": self._all.copy() for key in info})
         return (self._observations(), out.rewards.copy(), out.terminated.copy(),
                 out.truncated.copy(), info)
+
+    def robot_states(self) -> list[dict[str, Any]]:
+        """Every env's robot now, computed where the env lives (any backend).
+
+        Returns:
+            One dict per env: ``joint_names`` (MuJoCo names, starting with ``prefix``),
+            ``position`` (rad | m), ``velocity`` (rad/s | m/s), ``effort`` (N m | N) arrays in
+            that order, ``base_xyz`` (m) and ``base_wxyz`` (unit quaternion) in the world frame,
+            ``sim_time_s``; manipulators add ``ee_xyz`` / ``ee_wxyz`` (end-effector site).
+        """
+        return self._backend.robot_states()
 
     def close_extras(self, **kwargs) -> None:
         if not self._closed:
@@ -100,8 +159,18 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
 
     @property
     def envs(self) -> list[SimEnv]:
-        """The in-process worlds (for inspection and tests)."""
+        """The in-process worlds of ``sync`` and ``thread`` (for inspection and tests).
+
+        Raises:
+            ProcgenError: for ``process`` and ``ray``, whose envs live in their workers.
+        """
         return self._backend.envs
+
+    @property
+    def backend(self) -> Backend:
+        """The object running the slices (``ranges``; ``processes`` for ``process``,
+        ``actors`` and ``restarts`` for ``ray``)."""
+        return self._backend
 
     def _seeds(self, seed) -> list[int | None]:
         if seed is None or isinstance(seed, (int, np.integer)):

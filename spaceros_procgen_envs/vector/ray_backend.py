@@ -1,0 +1,312 @@
+"""The ``ray`` backend: Ray actors, each holding a slice of envs, here or on a cluster.
+
+One remote call per actor per step (``SliceActor.step``) carries the slice's actions out and
+its observations, info, rewards and flags home as five arrays; a Ray call costs ~1 ms here,
+so never one call per env. Without ``ray_address`` a local Ray is started with one CPU per
+usable core (unless Ray is already initialised, or ``$RAY_ADDRESS`` names a cluster);
+``ray_address="auto"`` or ``"host:port"`` joins an existing cluster. The package must be
+installed on its nodes; the driver's ``$SPACEROS_PROCGEN_CACHE_DIR``, when set, is the
+actors' asset cache too.
+
+A dead actor (``ray.kill``, a lost node, out of memory) is replaced by a new one that
+rebuilds and resets its envs; ``info["worker_restarted"]`` is True for those envs on that
+step while the other envs go on. An actor whose code raises, or a replacement that cannot
+start, is a :class:`~.backends.WorkerError` with its index and the remote traceback.
+
+``ray`` is imported here only, inside functions: the package imports and runs without it,
+and ``backend="ray"`` without it says how to install it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from typing import Any, NoReturn
+
+import numpy as np
+
+from ..assets import cache
+from ..errors import ProcgenError
+from .backends import Backend, WorkerError, available_cores
+from .batch import EnvFactory, EnvSlice, Layout, allocate, split
+
+INSTALL_HINT = ('backend="ray" needs Ray, which is not installed: pip install '
+                '"spaceros_procgen_envs[ray]" (or ./run.sh pip install ray)')
+PROBE_TIMEOUT_S = 2.0   # TCP connect to the cluster address
+JOIN_TIMEOUT_S = 15.0   # ray.init against an address that accepts connections
+DEFAULT_PORT = 6379
+
+
+def import_ray():
+    """``ray``, or a one-line :class:`ProcgenError` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ProcgenError(INSTALL_HINT) from None
+    return ray
+
+
+def connect(address: str | None = None):
+    """Make sure Ray is initialised and return the ``ray`` module.
+
+    Args:
+        address: None: use the running Ray, else join ``$RAY_ADDRESS`` if set, else start a
+            local Ray (one CPU per usable core, no dashboard; a cluster left by ``ray start``
+            is not joined by accident); ``"auto"``, ``"host:port"`` or ``"ray://host:port"``:
+            join that cluster. Ignored when Ray is already initialised.
+
+    Raises:
+        ProcgenError: Ray is missing, or the cluster does not answer (one line, within
+            ``PROBE_TIMEOUT_S`` for a closed port, ``JOIN_TIMEOUT_S`` at most).
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    if address == "local":
+        ray.init(address="local", num_cpus=available_cores(), include_dashboard=False,
+                 configure_logging=False)
+        return ray
+    _probe(address)
+    return _join(ray, address)
+
+
+def _join(ray, address: str):
+    """``ray.init(address)`` in a helper thread, so an address that accepts connections but
+    never answers like Ray costs ``JOIN_TIMEOUT_S``, not Ray's own minutes of retries."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)  # what ray.init does in the main thread
+    outcome: dict[str, BaseException] = {}
+    thread = threading.Thread(target=_init, args=(ray, address, outcome), daemon=True,
+                              name="spaceros-ray-join")
+    worker_log = logging.getLogger("ray._private.worker")
+    level = worker_log.level
+    worker_log.setLevel(logging.ERROR)  # "SIGTERM handler is not set ..." (we set it above)
+    try:
+        thread.start()
+        thread.join(JOIN_TIMEOUT_S)
+    finally:
+        worker_log.setLevel(level)
+    if thread.is_alive():
+        raise ProcgenError(f"the Ray cluster at ray_address={address!r} did not answer within "
+                           f"{JOIN_TIMEOUT_S:.0f} s; check the address (`ray status` on the head "
+                           "node) or leave ray_address unset for a local Ray")
+    if "error" in outcome:
+        raise ProcgenError(f"cannot join the Ray cluster at ray_address={address!r}: "
+                           f"{_first_line(outcome['error'])}") from None
+    return ray
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    sys.exit(signum)
+
+
+def _init(ray, address: str, outcome: dict) -> None:
+    try:
+        ray.init(address=address, configure_logging=False)
+    except BaseException as exc:  # noqa: BLE001 - reported by connect()
+        outcome["error"] = exc
+
+
+def _probe(address: str) -> None:
+    """Fail in seconds when nothing listens at ``host:port`` (Ray itself retries ~1 min)."""
+    if address == "auto":
+        return  # Ray finds (or fails to find) the local cluster at once
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        host, port = address.removeprefix("ray://"), str(DEFAULT_PORT)
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ProcgenError(f"no Ray cluster answers at ray_address={address!r} ({host}:{port}: "
+                           f"{exc.strerror or exc or 'timed out'}); start one with `ray start "
+                           "--head` or leave ray_address unset for a local Ray") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line`` of the innermost cause (Ray wraps the useful error)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+class SliceActor:
+    """Envs ``start..stop-1`` in one Ray actor (wrapped with ``ray.remote`` at run time)."""
+
+    def __init__(self, factory: EnvFactory, start: int, stop: int, cache_dir: str | None):
+        if cache_dir:
+            os.environ[cache.ENV_VAR] = cache_dir
+        self.slice = EnvSlice(factory.build(start, stop))
+        self.layout = Layout.of(self.slice.envs[0])
+        self.out = allocate(stop - start, self.layout.observation_space, self.layout.info_keys)
+
+    def get_layout(self) -> Layout:
+        return self.layout
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+        self.slice.step(actions, self.out)
+        return self.out.arrays()
+
+    def reset(self, seeds: list[int | None], mask: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        self.slice.reset(self.out, seeds, mask)
+        return self.out.arrays()
+
+    def robot_states(self) -> list[dict[str, Any]]:
+        return self.slice.robot_states()
+
+
+class RayBackend(Backend):
+    """Ray actors, each owning a contiguous slice of the batch.
+
+    Args:
+        factory: how to build a slice (sent to each actor).
+        num_envs: batch size.
+        workers: number of actors (default: the cluster's CPUs // ``ray_num_cpus``).
+        ray_address: cluster to join (see :func:`connect`).
+        ray_num_cpus: CPUs Ray reserves for each actor.
+
+    Attributes:
+        actors: the actor handles, in slice order (``ranges[i]`` is actor i's envs).
+        restarts: how many times each actor was replaced.
+    """
+
+    name = "ray"
+
+    def __init__(self, factory: EnvFactory, num_envs: int, workers: int | None = None,
+                 ray_address: str | None = None, ray_num_cpus: float = 1.0):
+        self._ray = ray = connect(ray_address)
+        if float(ray_num_cpus) <= 0:
+            raise ValueError(f"ray_num_cpus must be > 0, got {ray_num_cpus}")
+        cpus = ray.cluster_resources().get("CPU", available_cores())
+        count = workers or max(1, int(cpus // float(ray_num_cpus)))
+        self.ranges = split(num_envs, count)
+        self._factory, self._num_cpus = factory, float(ray_num_cpus)
+        self._cache_dir = str(cache.cache_dir()) if os.environ.get(cache.ENV_VAR) else None
+        self._actor_class = ray.remote(SliceActor)
+        self.actors, self.restarts = [], [0] * len(self.ranges)
+        self._refs: list = []
+        self._restarted = np.zeros(num_envs, bool)
+        try:
+            self.actors = [self._spawn(i) for i in range(len(self.ranges))]
+            layouts = self._gather([a.get_layout.remote() for a in self.actors], "start-up",
+                                   restart=False)
+            for index, layout in enumerate(layouts):
+                if layout != layouts[0]:
+                    raise WorkerError(f"ray actor {index} built envs with another layout", index)
+        except BaseException:
+            self.close()
+            raise
+        self.layout = layouts[0]
+        self.out = allocate(num_envs, self.layout.observation_space, self.layout.info_keys)
+
+    def _spawn(self, index: int):
+        start, stop = self.ranges[index]
+        return self._actor_class.options(num_cpus=self._num_cpus, max_restarts=0).remote(
+            self._factory, start, stop, self._cache_dir)
+
+    # --- calls --------------------------------------------------------------------------------
+    def _gather(self, refs: list, call: str, restart: bool = True) -> list[Any]:
+        """Results of one call per actor, all awaited; a dead actor's entry is None (when
+        ``restart``). An actor that raised (or, without ``restart``, died) closes the batch."""
+        ray = self._ray
+        try:
+            return ray.get(refs)
+        except ray.exceptions.RayError:
+            pass  # find out which actors failed, and how
+        results, errors = [], []
+        for index, ref in enumerate(refs):
+            try:
+                results.append(ray.get(ref))
+                continue
+            except ray.exceptions.RayActorError as exc:
+                if not restart:
+                    errors.append(self._error(index, call, "could not start", exc))
+            except ray.exceptions.RayError as exc:
+                errors.append(self._error(index, call, "failed", exc))
+            results.append(None)
+        if errors:
+            self._fail(errors[0])
+        return results
+
+    def _error(self, index: int, call: str, what: str, exc: BaseException) -> WorkerError:
+        start, stop = self.ranges[index]
+        return WorkerError(f"ray actor {index} (envs {start}..{stop - 1}) {what} during {call}: "
+                           f"{_first_line(exc)}", index, remote_traceback=str(exc))
+
+    def _fail(self, error: WorkerError) -> NoReturn:
+        """The batch lost a slice for good: kill every actor, then raise ``error``."""
+        self.closed_because = f" since actor {error.index} failed ({error})"
+        self.close()
+        raise error from None
+
+    def _restart(self, index: int, seeds: list[int | None] | None = None) -> tuple[np.ndarray, ...]:
+        """Replace dead actor ``index``: rebuild and reset its envs; their first results."""
+        ray, (start, stop) = self._ray, self.ranges[index]
+        try:
+            ray.kill(self.actors[index])
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+        self.restarts[index] += 1
+        self.actors[index] = actor = self._spawn(index)
+        seeds = seeds if seeds is not None else [None] * (stop - start)
+        try:
+            arrays = ray.get(actor.reset.remote(seeds, None))
+        except ray.exceptions.RayError as exc:
+            self._fail(self._error(index, "restart", "died and could not be restarted", exc))
+        self._restarted[start:stop] = True
+        return arrays
+
+    def _write(self, results: list, seeds: list[int | None] | None = None) -> None:
+        for index, arrays in enumerate(results):
+            start, stop = self.ranges[index]
+            if arrays is None:
+                arrays = self._restart(index, None if seeds is None else seeds[start:stop])
+            self.out.view(start, stop).write(arrays)
+
+    # --- Backend ------------------------------------------------------------------------------
+    def _step_async(self, actions: np.ndarray) -> None:
+        self._refs = [actor.step.remote(actions[a:b])
+                      for actor, (a, b) in zip(self.actors, self.ranges)]
+
+    def _step_wait(self) -> np.ndarray:
+        refs, self._refs = self._refs, []
+        self._write(self._gather(refs, "step"))
+        return self._take_restarted()
+
+    def _reset(self, seeds: list[int | None], mask: np.ndarray | None) -> np.ndarray:
+        refs = [actor.reset.remote(seeds[a:b], None if mask is None else mask[a:b])
+                for actor, (a, b) in zip(self.actors, self.ranges)]
+        self._write(self._gather(refs, "reset"), seeds)
+        return self._take_restarted()
+
+    def _take_restarted(self) -> np.ndarray:
+        """Envs restarted since the last step or reset (reported once)."""
+        restarted, self._restarted = self._restarted, np.zeros_like(self._restarted)
+        return restarted
+
+    def _robot_states(self) -> list[dict[str, Any]]:
+        results = self._gather([actor.robot_states.remote() for actor in self.actors],
+                               "robot_states")
+        states = []
+        for index, result in enumerate(results):
+            if result is None:
+                start, stop = self.ranges[index]
+                self.out.view(start, stop).write(self._restart(index))
+                result = self._ray.get(self.actors[index].robot_states.remote())
+            states.extend(result)
+        return states
+
+    def _close(self) -> None:
+        for actor in self.actors:
+            try:
+                self._ray.kill(actor)
+            except Exception:  # noqa: BLE001 - already gone, or Ray shut down
+                pass
+        self.actors, self._refs = [], []
+
