@@ -1,0 +1,259 @@
+"""What every ROS script shares: flags, ROS arguments, the node's lifetime, and shutdown.
+
+A :class:`RosSession` starts rclpy, runs an executor in a background thread, and either
+builds the :class:`~.node.SpaceRosNode` in-process or (``--connect``) leaves it to a
+running ``run_spaceros.py``. SIGINT and SIGTERM set :attr:`RosSession.stop`; shutdown then
+stops stepping, the executor, the env and rclpy, and a watchdog ends the process if that
+ever takes longer than :data:`SHUTDOWN_LIMIT_S`. ``--ros-args ...`` on a command line go
+to rclpy untouched (remaps, ``__ns:=``, ``-p name:=value``).
+
+Example (the whole of ``run_spaceros.py``)::
+
+    raise SystemExit(run_main(node_main))
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from ..cli import (backend_name, check_task_domain, make_parser, non_negative_float, positive_float,
+                   positive_int)
+from ..errors import ProcgenError
+from ..registry import get_task, list_tasks
+from ..vector.backends import BACKENDS
+from . import require_rclpy
+
+SHUTDOWN_LIMIT_S = 1.8  # SPEC 9: Ctrl-C / SIGTERM end everything within 2 s
+SPIN_PERIOD_S = 0.05  # the executor thread looks at the stop flag this often
+
+
+def split_ros_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split a command line into (script arguments, ROS arguments).
+
+    ROS arguments run from each ``--ros-args`` to the next ``--`` or the end.
+
+    >>> split_ros_args(["--num_envs", "2", "--ros-args", "-r", "__ns:=/a", "--", "--steps", "5"])
+    (['--num_envs', '2', '--steps', '5'], ['--ros-args', '-r', '__ns:=/a', '--'])
+    """
+    user, ros, in_ros = [], [], False
+    for arg in argv:
+        if arg == "--ros-args":
+            in_ros = True
+        elif in_ros and arg == "--":
+            ros.append(arg)
+            in_ros = False
+            continue
+        (ros if in_ros else user).append(arg)
+    return user, ros
+
+
+def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
+    """Add the simulation-node flags (SPEC 7) and, for agents, ``--connect``."""
+    parser.add_argument("--backend", type=backend_name, default="thread",
+                        help=f"how the batch is stepped, one of: {', '.join(BACKENDS)}")
+    parser.add_argument("--headless", action="store_true",
+                        help="no window of any kind (the agents and run_spaceros.py never "
+                             "open one)")
+    parser.add_argument("--steps", type=positive_int, default=None,
+                        help="stop after this many steps of the batch (default: run until Ctrl-C)")
+    parser.add_argument("--duration", type=non_negative_float, default=None,
+                        help="stop after this many wall-clock seconds")
+    parser.add_argument("--lockstep", action="store_true",
+                        help="step every env once per message on envs/action or "
+                             "envs/robot/cmd_vel, instead of in real time")
+    parser.add_argument("--realtime_factor", type=positive_float, default=1.0,
+                        help="sim seconds per wall second in real-time mode (50 Hz x this)")
+    if connect:
+        parser.add_argument("--connect", action="store_true",
+                            help="drive a running run_spaceros.py (same ROS_DOMAIN_ID and "
+                                 "namespace) instead of starting the simulation here; its "
+                                 "task, num_envs and mode win over the flags")
+        parser.add_argument("--connect_timeout", type=positive_float, default=10.0,
+                            help="seconds to wait for the node with --connect")
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
+               ) -> tuple[argparse.Namespace, list[str]]:
+    """Parse a command line (``sys.argv[1:]`` when None); returns (args, ROS arguments)."""
+    user, ros = split_ros_args(sys.argv[1:] if argv is None else list(argv))
+    args = parser.parse_args(user)
+    check_task_domain(parser, args)
+    if get_task(args.task).multi_agent:
+        parser.error(f"argument --task: '{args.task}' has several robots and runs through "
+                     f"PettingZoo only (spaceros_procgen_envs.parallel_env('{args.task}')); the "
+                     f"ROS node runs the single-robot tasks: {', '.join(single_robot_tasks())}")
+    return args, ros
+
+
+def single_robot_tasks() -> list[str]:
+    """The tasks the ROS node can run (one robot per env)."""
+    return [name for name in list_tasks() if not get_task(name).multi_agent]
+
+
+def node_cfg(args: argparse.Namespace):
+    """The :class:`~.node.NodeCfg` the flags describe."""
+    from .node import NodeCfg
+
+    return NodeCfg(task=args.task, num_envs=args.num_envs, seed=args.seed,
+                   domain=args.domain or "", backend=args.backend,
+                   realtime_factor=args.realtime_factor, lockstep=args.lockstep)
+
+
+def make_executor():
+    """rclpy's EventsExecutor where it exists (several times cheaper per message), else the
+    SingleThreadedExecutor."""
+    try:
+        from rclpy.experimental import EventsExecutor
+
+        return EventsExecutor()
+    except ImportError:
+        from rclpy.executors import SingleThreadedExecutor
+
+        return SingleThreadedExecutor()
+
+
+class RosSession:
+    """rclpy + an executor thread + (unless ``connect``) the simulation node, as a context.
+
+    Args:
+        args: parsed flags (see :func:`add_ros_flags`).
+        ros_args: ROS arguments for ``rclpy.init``.
+        start_node: build the :class:`~.node.SpaceRosNode` here.
+
+    Attributes:
+        stop: set by SIGINT/SIGTERM, by a failure, or on exit.
+        error: the exception that stopped the executor thread, or None.
+        node: the in-process simulation node, or None.
+    """
+
+    def __init__(self, args: argparse.Namespace, ros_args: Sequence[str] = (),
+                 start_node: bool = True):
+        self.args, self.ros_args, self.start_node = args, list(ros_args), start_node
+        self.stop = threading.Event()
+        self.node = None
+        self.error: Exception | None = None  # what stopped the executor, if anything did
+        self._nodes: list = []
+        self._starting = True
+        self._old_handlers: dict[int, object] = {}
+
+    # --- signals ------------------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame) -> None:
+        if self.stop.is_set():  # a second Ctrl-C: do not wait for the clean shutdown
+            os._exit(128 + signum)
+        self.stop.set()
+        if self._starting:  # still generating assets / building: unwind right away
+            raise KeyboardInterrupt
+
+    # --- lifetime -----------------------------------------------------------------------------
+    def __enter__(self) -> RosSession:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+        try:
+            require_rclpy()
+            import rclpy
+            from rclpy.signals import SignalHandlerOptions
+
+            rclpy.init(args=["spaceros_procgen_envs", *self.ros_args],
+                       signal_handler_options=SignalHandlerOptions.NO)
+            self.executor = make_executor()
+            self._thread = threading.Thread(target=self._spin, name="spaceros-executor",
+                                            daemon=True)
+            if self.start_node:
+                from .node import SpaceRosNode
+
+                self.node = self.add_node(SpaceRosNode(node_cfg(self.args)))
+            self._thread.start()
+            self._starting = False
+            return self
+        except BaseException:
+            self._shutdown()
+            raise
+
+    def add_node(self, node):
+        """Spin ``node`` in the session's executor; it is destroyed on exit."""
+        self._nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def _spin(self) -> None:
+        # spin_once in a loop, not spin(): shutting an EventsExecutor down from another thread
+        # while it spins can deadlock on the GIL.
+        try:
+            while not self.stop.is_set():
+                self.executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+        except Exception as exc:  # a callback raised, or the context went away under it
+            if not self.stop.is_set():
+                self.error = exc
+                self.stop.set()
+
+    def __exit__(self, *exc_info) -> None:
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self.stop.set()
+        # faulthandler's watchdog is a C thread: it fires (threads' tracebacks, exit 1) even
+        # when a stuck thread holds the GIL.
+        faulthandler.dump_traceback_later(SHUTDOWN_LIMIT_S, exit=True)
+        try:
+            self._shutdown_ros()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+            for sig, handler in self._old_handlers.items():
+                signal.signal(sig, handler)
+
+    def _shutdown_ros(self) -> None:
+        if "rclpy" not in sys.modules:  # it never started
+            return
+        import rclpy
+
+        if self.node is not None:
+            self.node.stop()
+        if getattr(self, "executor", None) is not None:
+            if self._thread.is_alive():
+                self._thread.join(1.0)
+            self.executor.shutdown(timeout_sec=0.5)
+        for node in reversed(self._nodes):
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+
+    # --- running ------------------------------------------------------------------------------
+    def run(self, done: Callable[[], bool] | None = None, poll_s: float = 0.02) -> None:
+        """Block until a signal, ``--duration``, ``done()``, or a failure.
+
+        Raises:
+            ProcgenError: when the in-process node's stepping or the executor failed.
+        """
+        duration = getattr(self.args, "duration", None)
+        end = None if duration is None else time.monotonic() + duration
+        while not self.stop.wait(poll_s):
+            self.check()
+            if (done is not None and done()) or (end is not None and time.monotonic() >= end):
+                return
+        self.check()
+
+    def check(self) -> None:
+        """Raise the failure of the in-process node or of the executor, if there is one."""
+        failed = self.error or (self.node.failed if self.node is not None else None)
+        if failed is not None:
+            raise ProcgenError(f"simulation stopped: {type(failed).__name__}: {failed}")
+
+
+def node_main(argv: Sequence[str] | None = None) -> int:
+    """``run_spaceros.py``: the simulation node alone, until Ctrl-C, --steps or --duration."""
+    parser = make_parser("Run the spaceros_procgen_envs ROS 2 node alone, for external agents "
+                         "(topics env{i}/..., envs/..., /clock; services sim/reset, env{i}/reset). "
+                         "ROS arguments go after --ros-args.")
+    add_ros_flags(parser, connect=False)
+    args, ros_args = parse_args(parser, argv)
+    with RosSession(args, ros_args) as session:
+        steps = args.steps
+        session.run(None if steps is None else lambda: session.node.steps >= steps)
+    return 0

@@ -1,0 +1,103 @@
+"""QoS profiles, the output publishers (per env and batched), and a task's robot from any
+backend.
+
+The table of topics and their QoS is in :mod:`.node`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import rclpy.node
+from geometry_msgs.msg import PoseStamped
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool, Float32, Float32MultiArray, UInt8MultiArray
+
+from ..errors import ProcgenError
+from ..registry import get_task
+from .convert import array_msg, flags_msg, joint_state_msg, pose_msg
+
+CMD_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+STEP_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class EnvOutputs:
+    """Publishers and reusable messages of one env's ``env{i}/...`` outputs.
+
+    A message is built and sent only while its topic has a subscriber (a DDS writer with no
+    matched reader delivers nothing anyway), so unread topics cost ~1 us each per step.
+    """
+
+    def __init__(self, node: rclpy.node.Node, i: int, names: list[str], ee: bool):
+        pub = node.create_publisher
+        self.reward = pub(Float32, f"env{i}/reward", STEP_QOS)
+        self.terminated = pub(Bool, f"env{i}/terminated", STEP_QOS)
+        self.truncated = pub(Bool, f"env{i}/truncated", STEP_QOS)
+        self.joints = pub(JointState, f"env{i}/robot/joint_states", STATE_QOS)
+        self.pose = pub(PoseStamped, f"env{i}/robot/pose", STATE_QOS)
+        self.ee_pose = pub(PoseStamped, f"env{i}/robot/ee_pose", STATE_QOS) if ee else None
+        self.state_pubs = [p for p in (self.joints, self.pose, self.ee_pose) if p is not None]
+        self.joint_msg = JointState(name=names)
+        self.pose_msg, self.ee_msg = PoseStamped(), PoseStamped()
+
+    def publish_step(self, reward: float, terminated: bool, truncated: bool) -> None:
+        if self.reward.get_subscription_count():
+            self.reward.publish(Float32(data=reward))
+        if self.terminated.get_subscription_count():
+            self.terminated.publish(Bool(data=terminated))
+        if self.truncated.get_subscription_count():
+            self.truncated.publish(Bool(data=truncated))
+
+    def wants_state(self) -> bool:
+        return any(p.get_subscription_count() for p in self.state_pubs)
+
+    def publish_state(self, stamp: int, state: dict) -> None:
+        if self.joints.get_subscription_count():
+            self.joints.publish(joint_state_msg((), stamp, state["position"], state["velocity"],
+                                                state["effort"], msg=self.joint_msg))
+        if self.pose.get_subscription_count():
+            self.pose.publish(pose_msg(stamp, state["base_xyz"], state["base_wxyz"],
+                                       msg=self.pose_msg))
+        if self.ee_pose is not None and self.ee_pose.get_subscription_count():
+            self.ee_pose.publish(pose_msg(stamp, state["ee_xyz"], state["ee_wxyz"],
+                                          msg=self.ee_msg))
+
+
+class BatchOutputs:
+    """The ``envs/...`` outputs: every env's reward, flags and observation in one message each
+    (built only while subscribed, like :class:`EnvOutputs`)."""
+
+    def __init__(self, node: rclpy.node.Node):
+        pub = node.create_publisher
+        self.reward = pub(Float32MultiArray, "envs/reward", STEP_QOS)
+        self.terminated = pub(UInt8MultiArray, "envs/terminated", STEP_QOS)
+        self.truncated = pub(UInt8MultiArray, "envs/truncated", STEP_QOS)
+        self.observation = pub(Float32MultiArray, "envs/observation", STEP_QOS)
+
+    def publish_step(self, rewards: np.ndarray, terminated: np.ndarray,
+                     truncated: np.ndarray) -> None:
+        if self.reward.get_subscription_count():
+            self.reward.publish(array_msg(rewards, ("env",)))
+        if self.terminated.get_subscription_count():
+            self.terminated.publish(flags_msg(terminated))
+        if self.truncated.get_subscription_count():
+            self.truncated.publish(flags_msg(truncated))
+
+    def publish_observation(self, obs: dict[str, np.ndarray]) -> None:
+        """Every env's observation keys flattened and concatenated: (num_envs, D) rows."""
+        if self.observation.get_subscription_count():
+            num_envs = len(next(iter(obs.values())))
+            flat = np.concatenate([value.reshape(num_envs, -1) for value in obs.values()], axis=1)
+            self.observation.publish(array_msg(flat, ("env", "observation")))
+
+
+def task_robot(vec, task: str, domain: str | None):
+    """The robot object of a vector env's task (its kind, cfg, joint names), any backend."""
+    try:
+        return vec.envs[0].task.robot
+    except ProcgenError:  # envs live in workers: a robot built without a world has the same cfg
+        spec = get_task(task)
+        return spec.task_class()(spec, spec.resolve_domain(domain), {}).robot
