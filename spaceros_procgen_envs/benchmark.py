@@ -13,6 +13,7 @@ measured in a fresh interpreter (the memory a batch adds, divided by its size).
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -104,11 +105,29 @@ def physics_rate(models: list[tuple], steps: int) -> float:
     return len(models) * steps / (time.perf_counter() - start)
 
 
+def measure_ros(result: dict, tasks: Sequence[str], sizes: Sequence[int], steps: int,
+                realtime_s: float) -> None:
+    """Lockstep env-steps/s over ROS (node and agent in two processes) for every task and size,
+    and the real-time mode's achieved rate at the largest size, into ``result``."""
+    from .ros.bench import measure_lockstep, measure_realtime
+
+    domain_id = 60 + os.getpid() % 40
+    for task in tasks:
+        for num_envs in sizes:
+            rate = measure_lockstep(task, num_envs, steps, domain_id)
+            result["ros_lockstep"].setdefault(task, {})[str(num_envs)] = rate
+            _progress(f"{task} N={num_envs} ROS lockstep", rate)
+        hz = measure_realtime(task, max(sizes), realtime_s, domain_id)
+        result["ros_realtime_hz"][task] = hz
+        print(f"  {task} N={max(sizes)} ROS real time: {hz:.1f} Hz (target 50)", file=sys.stderr)
+
+
 def run(tasks: Sequence[str], sizes: Sequence[int], backends: Sequence[str], steps: int,
         repeats: int, with_async: bool = True, with_rss: bool = True) -> dict:
     """Every measurement, as the JSON document of SPEC 8."""
     cores = available_cores()
-    result = {"cores": cores, "rows": [], "ceiling": {}, "gymnasium_async": {}}
+    result = {"cores": cores, "rows": [], "ceiling": {}, "gymnasium_async": {},
+              "ros_lockstep": {}, "ros_realtime_hz": {}}
     for task in tasks:
         for num_envs in sizes:
             models = None
@@ -152,6 +171,12 @@ def markdown(result: dict) -> str:
     for task, by_size in result["gymnasium_async"].items():
         lines.append(f"Gymnasium AsyncVectorEnv, {task}: " +
                      ", ".join(f"N={n} {v:.0f}" for n, v in by_size.items()) + " env-steps/s")
+    for task, by_size in result["ros_lockstep"].items():
+        python = {str(r["num_envs"]): r["env_steps_per_s"] for r in result["rows"]
+                  if r["task"] == task and r["backend"] == "thread"}
+        lines.append(f"ROS lockstep, {task}: " + ", ".join(
+            f"N={n} {v:.0f} ({_ratio(v, python.get(n))} x Python API)" for n, v in by_size.items())
+            + f" env-steps/s; real time: {result['ros_realtime_hz'].get(task, 0):.1f} Hz")
     return "\n".join(lines)
 
 
@@ -199,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=positive_int, default=200, help="timed steps per repeat")
     parser.add_argument("--repeats", type=positive_int, default=3, help="timed repeats (median)")
     parser.add_argument("--no_async", action="store_true", help="skip Gymnasium's AsyncVectorEnv")
+    parser.add_argument("--ros", action="store_true",
+                        help="also measure over ROS 2: lockstep env-steps/s against the Python API, "
+                             "and the real-time mode's achieved rate")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 20 steps, 1 repeat, N=1 and 2")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
@@ -208,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.steps, args.repeats, args.num_envs = 20, 1, [1, 2]
     result = run(args.tasks, args.num_envs, args.backends, args.steps, args.repeats,
                  with_async=not args.no_async)
+    if args.ros:
+        measure_ros(result, args.tasks, args.num_envs, args.steps, 2.0 if args.quick else 5.0)
     print(markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 from .conftest import script_cmd
@@ -34,3 +35,17 @@ def test_unknown_backend_is_a_one_line_error():
                           text=True)
     assert proc.returncode == 2 and "invalid choice: 'warp'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_ros_mode_measures_lockstep_and_real_time(tmp_path):
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--ros", "--no_async", "--tasks",
+                                     "perseverance", "--backends", "thread", "--json", str(out)),
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert set(result["ros_lockstep"]["perseverance"]) == {"1", "2"}
+    assert all(v > 0 for v in result["ros_lockstep"]["perseverance"].values())
+    assert 0 < result["ros_realtime_hz"]["perseverance"] < 60  # paced at 50 Hz, not flat out
+    assert "ROS lockstep, perseverance" in proc.stdout

@@ -20,6 +20,7 @@ from spaceros_procgen_envs.vector.backends import BACKENDS
 
 from .ros_helpers import (ROOT, alive, client, descendants, latest_info, ros_domain,  # noqa: F401
                           spawn, wait_for_node)
+from .teleop_helpers import NEEDS_X, domain_id, teleop_env, xvfb
 
 DONE = re.compile(r"done, (\d+) steps x (\d+) envs")
 
@@ -148,3 +149,17 @@ def test_status_line_is_rewritten_in_place_on_a_terminal(ros_domain):
     out = b"".join(chunks).decode(errors="replace")
     assert out.count("\r") >= 4 and "steps/s" in out and "mean reward" in out, out
     assert out.count("\n") <= 2, "one line, rewritten in place, then the final summary"
+
+
+@NEEDS_X
+def test_agent_opens_the_viewer_on_a_display_and_not_when_headless():
+    from .conftest import script_cmd
+
+    with xvfb() as display:
+        for flags, expect_viewer in (((), True), (("--headless",), False)):
+            env = teleop_env(domain_id(), DISPLAY=display)
+            proc = subprocess.run(script_cmd("agent_zero.py", "--num_envs", "2", "--steps", "60",
+                                             *flags), env=env, capture_output=True, text=True,
+                                  timeout=180)
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            assert ("viewer: showing env 0 of 2" in proc.stdout + proc.stderr) == expect_viewer

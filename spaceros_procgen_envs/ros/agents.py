@@ -240,6 +240,7 @@ def agent_main(policy: str, argv: Sequence[str] | None = None) -> int:
     add_ros_flags(parser, connect=True)
     args, ros_args = parse_args(parser, argv)
     with RosSession(args, ros_args, start_node=not args.connect) as session:
+        session.open_viewer()
         agent = session.add_node(_agent_node_class()(f"{policy}_agent"))
         info = _connect(session, agent, args)
         if info is None:

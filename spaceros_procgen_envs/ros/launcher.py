@@ -59,8 +59,8 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
     parser.add_argument("--backend", type=backend_name, default="thread",
                         help=f"how the batch is stepped, one of: {', '.join(BACKENDS)}")
     parser.add_argument("--headless", action="store_true",
-                        help="no window of any kind (the agents and run_spaceros.py never "
-                             "open one)")
+                        help="no window: without it, and with an X display, a MuJoCo viewer "
+                             "shows env 0 ([ and ] switch envs)")
     parser.add_argument("--steps", type=positive_int, default=None,
                         help="stop after this many steps of the batch (default: run until Ctrl-C)")
     parser.add_argument("--duration", type=non_negative_float, default=None,
@@ -196,8 +196,25 @@ class RosSession:
     def __exit__(self, *exc_info) -> None:
         self._shutdown()
 
+    def open_viewer(self) -> None:
+        """MuJoCo's viewer on env 0 (``[``/``]`` switch envs) when there is a display, the worlds
+        are in this process (sync/thread backends) and ``--headless`` is not given."""
+        if self.args.headless or self.node is None or not os.environ.get("DISPLAY"):
+            return
+        if self.args.backend not in ("sync", "thread"):
+            print(f"viewer: the {self.args.backend} backend keeps the worlds in other processes; "
+                  "no viewer", file=sys.stderr)
+            return
+        from ..viewer import EnvViewer
+
+        viewer = EnvViewer(self.node.vec.envs)
+        if viewer.start():
+            self._viewer = viewer
+
     def _shutdown(self) -> None:
         self.stop.set()
+        if getattr(self, "_viewer", None) is not None:
+            self._viewer.close()
         # faulthandler's watchdog is a C thread: it fires (threads' tracebacks, exit 1) even
         # when a stuck thread holds the GIL.
         faulthandler.dump_traceback_later(SHUTDOWN_LIMIT_S, exit=True)
@@ -254,6 +271,7 @@ def node_main(argv: Sequence[str] | None = None) -> int:
     add_ros_flags(parser, connect=False)
     args, ros_args = parse_args(parser, argv)
     with RosSession(args, ros_args) as session:
+        session.open_viewer()
         steps = args.steps
         session.run(None if steps is None else lambda: session.node.steps >= steps)
     return 0
