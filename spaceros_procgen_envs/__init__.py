@@ -7,10 +7,12 @@
 
 from .domains import get_domain, list_domains
 from .errors import ProcgenError
+from .multi_agent import parallel_env  # imports pettingzoo only when called
 from .registry import TaskSpec, get_task, list_tasks
 from .registration import register_gymnasium_ids
 
 register_gymnasium_ids()
 
-__all__ = ["ProcgenError", "TaskSpec", "get_domain", "get_task", "list_domains", "list_tasks"]
+__all__ = ["ProcgenError", "TaskSpec", "get_domain", "get_task", "list_domains", "list_tasks",
+           "parallel_env"]
 __version__ = "0.1.0"
