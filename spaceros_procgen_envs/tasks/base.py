@@ -102,15 +102,19 @@ class Task:
         self.build_world(spec)
         return spec
 
+    def boulder_ring_m(self, terrain: Heightmap) -> tuple[float, float]:
+        """(near, far) distance from the origin where boulders may lie, metres."""
+        return terrain.work_area_m[2] + 1.0, 0.45 * min(terrain.size_m)
+
     def add_boulders(self, spec: mujoco.MjSpec, terrain: Heightmap) -> None:
-        """Static boulders around the work area, half sunk into the ground (scenery + obstacles)."""
+        """Static boulders around the work area, a third sunk into the ground (scenery and
+        obstacles): distance ~ U(:meth:`boulder_ring_m`), bearing ~ U(0, 2 pi)."""
         rng = np.random.default_rng([len(self.assets), int(terrain.heights_m.size)])
-        _, _, work_r = terrain.work_area_m
-        half = 0.45 * min(terrain.size_m)
+        near, far = self.boulder_ring_m(terrain)
         for name, asset in self.assets.items():
             if not (name.startswith("boulder") and isinstance(asset, MeshAsset)):
                 continue
-            radius, angle = rng.uniform(work_r + 1.0, half), rng.uniform(0, 2 * np.pi)
+            radius, angle = rng.uniform(near, far), rng.uniform(0, 2 * np.pi)
             x, y = radius * np.cos(angle), radius * np.sin(angle)
             part = asset.parts["rock"]
             z = terrain.height_at(x, y) - 0.3 * float(part.visual.extents[2])

@@ -27,7 +27,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from ...assets.types import Heightmap, MeshAsset
+from ...assets.types import Heightmap
 from ...errors import ProcgenError
 from ...sim import scene
 from ...sim.robots.rover import Rover, RoverCfg
@@ -98,21 +98,9 @@ class RoverTeamTask(Task):
                 geom.contype |= TEAM
                 geom.conaffinity |= TEAM
 
-    def add_boulders(self, spec: mujoco.MjSpec, terrain: Heightmap) -> None:
-        """As :meth:`Task.add_boulders`, but outside the spawn ring: radius ~ U(5.7 m, 0.45 x
-        terrain size)."""
-        rng = np.random.default_rng([len(self.assets), int(terrain.heights_m.size), 1])
-        near, far = SPAWN_RING_M + FOOTPRINT_RADIUS_M + 0.5, 0.45 * min(terrain.size_m)
-        for name, asset in self.assets.items():
-            if not (name.startswith("boulder") and isinstance(asset, MeshAsset)):
-                continue
-            radius, angle = rng.uniform(near, far), rng.uniform(0, 2 * np.pi)
-            x, y = radius * np.cos(angle), radius * np.sin(angle)
-            part = asset.parts["rock"]
-            z = terrain.height_at(x, y) - 0.3 * float(part.visual.extents[2])
-            body = spec.worldbody.add_body(name=name, pos=(x, y, z))
-            scene.add_mesh_part(spec, body, name, part, collide=scene.GROUND,
-                                affinity=scene.ROBOT)
+    def boulder_ring_m(self, terrain: Heightmap) -> tuple[float, float]:
+        """Boulders lie outside the spawn ring: radius ~ U(5.7 m, 0.45 x terrain size)."""
+        return SPAWN_RING_M + FOOTPRINT_RADIUS_M + 0.5, 0.45 * min(terrain.size_m)
 
     def footprint_top(self, x: float, y: float) -> float:
         """Highest terrain (m) within the rover's footprint circle around (x, y)."""
