@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from ..assets.types import Heightmap
+from ..sim.robots.base import CONTROL_HZ
+from .base import Task
 
 
 class Waypoint:
@@ -45,3 +49,50 @@ class Waypoint:
         dx, dy = self.pos[0] - pos[0], self.pos[1] - pos[1]
         c, s = np.cos(yaw), np.sin(yaw)
         return np.array([c * dx + s * dy, -s * dx + c * dy])
+
+
+def tilt_cos(quat: np.ndarray) -> float:
+    """z component of the body's z axis in the world (cos of the tilt), from a wxyz quaternion."""
+    w, x, y, z = quat
+    return 1.0 - 2.0 * (x * x + y * y)
+
+
+class WaypointTask(Task):
+    """A mobile robot that must reach a waypoint: sampling, approach-speed reward, success.
+
+    Subclasses set :attr:`DISTANCE_M` (horizontal distance of the goal from the origin, m),
+    :attr:`RADIUS_M` (success radius, m), :attr:`ALTITUDE_M` (goal height above the ground, m)
+    and :attr:`PLANAR` (distances measured in the ground plane, or in 3-D).
+    """
+
+    DISTANCE_M: ClassVar[tuple[float, float]] = (5.0, 10.0)
+    RADIUS_M: ClassVar[float] = 1.0
+    ALTITUDE_M: ClassVar[tuple[float, float]] = (0.0, 0.0)
+    PLANAR: ClassVar[bool] = True
+
+    def bind_task(self, model):
+        self.waypoint = Waypoint(self.assets.get("terrain"), self.DISTANCE_M, self.RADIUS_M)
+        self.dt = model.opt.timestep * round(1.0 / (CONTROL_HZ * model.opt.timestep))
+
+    def reset_objects(self, model, data, rng):
+        self.waypoint.sample(rng, self.ALTITUDE_M)
+        self._last = self.distance(model, data)
+
+    def position(self, model, data) -> np.ndarray:
+        return self.robot.base_pose(model, data)[0]
+
+    def distance(self, model, data) -> float:
+        return self.waypoint.distance(self.position(model, data), self.PLANAR)
+
+    def reward_progress(self, model, data) -> float:
+        """Approach speed towards the waypoint, m/s (negative when moving away)."""
+        dist = self.distance(model, data)
+        progress, self._last = (self._last - dist) / self.dt, dist
+        return progress
+
+    def reward_upright(self, model, data) -> float:
+        """1 - cos(tilt): 0 when level, 1 when on its side."""
+        return float(1.0 - tilt_cos(self.robot.base_pose(model, data)[1]))
+
+    def success(self, model, data) -> bool:
+        return self.distance(model, data) < self.RADIUS_M
