@@ -206,8 +206,8 @@ def test_exception_in_a_worker_ships_its_traceback_home(monkeypatch):
             raise FloatingPointError("the sky fell")
         return original(self, action, obs_row, info_row)
 
-    original = SimEnv.step_into
-    monkeypatch.setattr(SimEnv, "step_into", broken_step)  # forked workers inherit the patch
+    original = SimEnv.finish_into
+    monkeypatch.setattr(SimEnv, "finish_into", broken_step)  # forked workers inherit the patch
     env = make_vec("ingenuity", "process", start_method="fork")
     env.reset(seed=0)
     with pytest.raises(WorkerError, match="process worker 1 .*FloatingPointError: the sky fell"
@@ -225,8 +225,8 @@ def test_ctrl_c_during_step_wait_leaves_the_step_pending_and_in_step(monkeypatch
         return original(self, action, obs_row, info_row)
 
     _, expected = reference("ingenuity")
-    original = SimEnv.step_into
-    monkeypatch.setattr(SimEnv, "step_into", slow_step)
+    original = SimEnv.finish_into
+    monkeypatch.setattr(SimEnv, "finish_into", slow_step)
     env = make_vec("ingenuity", "process", start_method="fork").unwrapped
     actions = np.random.default_rng(0).uniform(-1.2, 1.2, (3, *env.action_space.shape))
     env.reset(seed=0)

@@ -95,11 +95,12 @@ class SimEnv:
         info = dict(zip(self.info_keys, (*terms, success, diverged)))
         return self._observe(), float(sum(terms)), success, diverged or self.steps >= self.max_steps, info
 
-    def step_into(self, action: np.ndarray, obs_row: np.ndarray, info_row: np.ndarray
-                  ) -> tuple[float, bool, bool]:
-        """:meth:`step`, writing the flat observation (``obs_keys`` order) and the info values
-        (``info_keys`` order) into the given rows; returns (reward, terminated, truncated)."""
-        terms, success, diverged = self._advance(action)
+    def finish_into(self, action: np.ndarray, obs_row: np.ndarray, info_row: np.ndarray
+                    ) -> tuple[float, bool, bool]:
+        """After :meth:`begin` and :meth:`physics`: like :meth:`step`, but writes the flat
+        observation (``obs_keys`` order) and the info values (``info_keys`` order) into the given
+        rows; returns (reward, terminated, truncated)."""
+        terms, success, diverged = self.finish(action)
         self.observe_into(obs_row)
         info_row[:] = (*terms, success, diverged)
         return float(sum(terms)), success, diverged or self.steps >= self.max_steps
@@ -108,20 +109,33 @@ class SimEnv:
         obs = self.task.observe(self.model, self.data)
         np.concatenate([obs[key].ravel() for key in self.obs_keys], out=obs_row)
 
-    def _advance(self, action: np.ndarray) -> tuple[list[float], bool, bool]:
-        """Physics and rewards of one step: (weighted reward terms, success, diverged)."""
+    # A step is three phases so a batch can run every env's physics on all cores while the
+    # Python before and after it (which holds the GIL) runs once per env: begin -> physics -> finish.
+    def begin(self, action: np.ndarray) -> None:
+        """Before the physics: the controller turns the action into actuator targets."""
+        self._time_before = self.data.time
+        self.task.apply_action(self.model, self.data, action)
+
+    def physics(self) -> None:
+        """One agent step of MuJoCo (``substeps`` x ``mj_step``; releases the GIL)."""
+        mujoco.mj_step(self.model, self.data, nstep=self.substeps)
+
+    def finish(self, action: np.ndarray) -> tuple[list[float], bool, bool]:
+        """After the physics: divergence check and rewards (weighted terms, success, diverged)."""
         model, data = self.model, self.data
-        time_before = data.time
-        self.task.apply_action(model, data, action)
-        mujoco.mj_step(model, data, nstep=self.substeps)
         self.steps += 1
         self.task.begin_step()
-        if data.time <= time_before or not np.isfinite(data.qvel).all():
+        if data.time <= self._time_before or not np.isfinite(data.qvel).all():
             self.reset()
             return [0.0] * len(self.task.reward_names), False, True
         terms = self.task.reward_terms(model, data, action, self.prev_action)
         self.prev_action[:] = action
         return terms, bool(self.task.success(model, data)), False
+
+    def _advance(self, action: np.ndarray) -> tuple[list[float], bool, bool]:
+        self.begin(action)
+        self.physics()
+        return self.finish(action)
 
     def _observe(self) -> dict[str, np.ndarray]:
         # The state is finite here (checked in step); batches re-check whole buffers at once.

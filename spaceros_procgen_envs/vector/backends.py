@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import os
-import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from typing import Any
@@ -30,7 +29,6 @@ from ..sim.core import SimEnv
 from .batch import Buffers, EnvFactory, EnvSlice, Layout, allocate, split
 
 BACKENDS = ("sync", "thread", "process", "ray")
-SWITCH_INTERVAL_S = 2e-4
 
 
 def available_cores() -> int:
@@ -179,39 +177,44 @@ class InProcessBackend(Backend):
         self.ranges = split(len(envs), workers)
         self.slices = [EnvSlice(envs[a:b]) for a, b in self.ranges]
         self.views = [self.out.view(a, b) for a, b in self.ranges]
-        self.pool = ThreadPoolExecutor(len(self.slices), thread_name_prefix="spaceros-step") \
+        self.pool = ThreadPoolExecutor(len(self.slices) - 1, thread_name_prefix="spaceros-step") \
             if len(self.slices) > 1 else None
         self._pending: list[Future] = []
         self._actions: np.ndarray | None = None
-        self._interval = sys.getswitchinterval()
 
     @property
     def envs(self) -> list[SimEnv]:
         return [env for piece in self.slices for env in piece.envs]
 
     def _step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
         if self.pool is None:
-            self._actions = actions  # sync: the work happens in step_wait
-            return
-        # Python's default 5 ms GIL switch interval makes a thread coming back from mj_step wait
-        # for the other's whole Python stretch; a short interval interleaves them finely.
-        self._interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self._pending = [self.pool.submit(piece.step, actions[a:b], view) for piece, (a, b), view
-                         in zip(self.slices, self.ranges, self.views)]
+            return  # sync: the work happens in step_wait
+        # The controllers run here (Python, GIL), then every slice's physics runs in its own
+        # thread (MuJoCo releases the GIL), and rewards/observations in step_wait: the threads
+        # never contend for the GIL, so light tasks are not slower than sync.
+        for piece, (a, b) in zip(self.slices, self.ranges):
+            piece.begin(actions[a:b])
+        self._pending = [self.pool.submit(piece.physics) for piece in self.slices[1:]]
 
     def _step_wait(self) -> None:
+        actions, self._actions = self._actions, None
         if self.pool is None:
-            actions, self._actions = self._actions, None
             self.slices[0].step(actions, self.views[0])
             return None
+        errors = []
+        try:  # slice 0's physics runs in this thread while the pool runs the others
+            self.slices[0].physics()
+        except Exception as exc:  # noqa: BLE001  (re-raised below, after the others finish)
+            errors.append(exc)
         futures_wait(self._pending)  # every slice done before anything is raised
-        errors = [future.exception() for future in self._pending]
+        errors += [future.exception() for future in self._pending]
         self._pending = []
-        sys.setswitchinterval(self._interval)
         for error in errors:
             if error is not None:
                 raise error
+        for piece, (a, b), view in zip(self.slices, self.ranges, self.views):
+            piece.finish(actions[a:b], view)
         return None
 
     def _reset(self, seeds: list[int | None], mask: np.ndarray | None) -> None:
@@ -225,8 +228,6 @@ class InProcessBackend(Backend):
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-        if self._pending:
-            sys.setswitchinterval(self._interval)
         for piece in self.slices:
             piece.close()
 

@@ -172,6 +172,24 @@ class EnvSlice:
 
     def step(self, actions: np.ndarray, out: Buffers) -> None:
         """Step every env with its row of ``actions`` (checked and clipped already)."""
+        self.begin(actions)
+        self.physics()
+        self.finish(actions, out)
+
+    def begin(self, actions: np.ndarray) -> None:
+        """Phase 1 of a step (Python): every stepping env's controller."""
+        for i, env in enumerate(self.envs):
+            if not self.needs_reset[i]:
+                env.begin(actions[i])
+
+    def physics(self) -> None:
+        """Phase 2 (MuJoCo, GIL released): every stepping env's physics."""
+        for i, env in enumerate(self.envs):
+            if not self.needs_reset[i]:
+                env.physics()
+
+    def finish(self, actions: np.ndarray, out: Buffers) -> None:
+        """Phase 3 (Python): rewards and observations into ``out``; autoreset finished envs."""
         obs, info, rewards, terminated, truncated = (out.obs_flat, out.info_flat, out.rewards,
                                                      out.terminated, out.truncated)
         for i, env in enumerate(self.envs):
@@ -179,7 +197,7 @@ class EnvSlice:
                 env.reset()
                 self._write_first(out, i, env)
                 continue
-            rewards[i], terminated[i], truncated[i] = env.step_into(actions[i], obs[i], info[i])
+            rewards[i], terminated[i], truncated[i] = env.finish_into(actions[i], obs[i], info[i])
             self.needs_reset[i] = terminated[i] or truncated[i]
 
     def robot_states(self) -> list[dict[str, Any]]:
