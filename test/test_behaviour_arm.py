@@ -42,15 +42,22 @@ class Script:
             self.success |= terminated
 
 
-def test_end_effector_follows_a_plus_x_twist():
-    env = make("sample_collection")
+GATEWAY_LIN_SPEED_MPS = 0.4  # gateway_arm_cfg().max_lin_speed_mps
+
+
+@pytest.mark.parametrize("task, speed_mps, off_axis_m", [
+    ("sample_collection", LIN_SPEED_MPS, 0.01),
+    ("gateway", GATEWAY_LIN_SPEED_MPS, 0.02),  # the 3x long arm
+])
+def test_end_effector_follows_a_plus_x_twist(task, speed_mps, off_axis_m):
+    env = make(task)
     obs, _ = env.reset(seed=0)
     start = obs["ee_pos"].copy()
     for _ in range(25):  # 0.5 s at half speed
         obs, *_ = env.step(np.array([0.5, 0, 0, 0, 0, 0, -1], np.float32))
     moved = obs["ee_pos"] - start
-    assert moved[0] == pytest.approx(0.5 * LIN_SPEED_MPS * 0.5, rel=0.25)
-    assert abs(moved[1]) < 0.01 and abs(moved[2]) < 0.01
+    assert moved[0] == pytest.approx(0.5 * speed_mps * 0.5, rel=0.25)
+    assert abs(moved[1]) < off_axis_m and abs(moved[2]) < off_axis_m
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -128,20 +135,6 @@ def test_debris_drifts_in_orbit_and_settles_on_the_moon():
 
 
 # --- gateway -----------------------------------------------------------------------------------
-GATEWAY_LIN_SPEED_MPS = 0.4  # gateway_arm_cfg().max_lin_speed_mps
-
-
-def test_long_arm_end_effector_follows_a_plus_x_twist():
-    env = make("gateway")
-    obs, _ = env.reset(seed=0)
-    start = obs["ee_pos"].copy()
-    for _ in range(25):  # 0.5 s at half speed
-        obs, *_ = env.step(np.array([0.5, 0, 0, 0, 0, 0, -1], np.float32))
-    moved = obs["ee_pos"] - start
-    assert moved[0] == pytest.approx(0.5 * GATEWAY_LIN_SPEED_MPS * 0.5, rel=0.25)
-    assert abs(moved[1]) < 0.02 and abs(moved[2]) < 0.02
-
-
 def test_long_arm_reaches_grasps_and_berths_the_payload():
     def near(obs, dz: float) -> np.ndarray:  # open gripper dz m over the payload's nearest point
         return move_towards(obs["object_nearest_rel"] + np.float32([0, 0, dz]), -1, 4.0)

@@ -126,8 +126,8 @@ def _agent_node_class():
     class AgentNode(rclpy.node.Node):
         """Publishes on ``envs/action``; counts ``/clock`` ticks; reads status, rewards, flags."""
 
-        def __init__(self, name: str):
-            super().__init__(name)
+        def __init__(self, name: str, **node_kwargs):
+            super().__init__(name, **node_kwargs)
             self.cond = threading.Condition()
             self.ticks, self.info, self.stats = 0, None, RewardStats()
             self.pub = self.create_publisher(Float32MultiArray, "envs/action", CMD_QOS)

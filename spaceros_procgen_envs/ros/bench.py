@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -47,27 +46,19 @@ class _Node:
 
 
 class _Agent:
-    """A client node that sends actions and counts the steps the node publishes."""
+    """The agents' own node (``agent_random.py`` uses it too), spun on a thread of this process."""
 
     def __init__(self, domain_id: int):
         require_rclpy()
         import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-        from std_msgs.msg import Float32MultiArray, String
 
-        from .topics import CMD_QOS, INFO_QOS, STEP_QOS
+        from .agents import _agent_node_class
+        from .launcher import make_executor
 
         self.context = rclpy.Context()
         rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node("spaceros_benchmark_agent", context=self.context)
-        self.steps, self.info = 0, {}
-        self.cond = threading.Condition()
-        self.node.create_subscription(Float32MultiArray, "envs/reward", self._on_step, STEP_QOS)
-        self.node.create_subscription(Float32MultiArray, "envs/observation", lambda m: None,
-                                      STEP_QOS)
-        self.node.create_subscription(String, "envs/info", self._on_info, INFO_QOS)
-        self.pub = self.node.create_publisher(Float32MultiArray, "envs/action", CMD_QOS)
-        self.executor = SingleThreadedExecutor(context=self.context)
+        self.node = _agent_node_class()("spaceros_benchmark_agent", context=self.context)
+        self.executor = make_executor(self.context)
         self.executor.add_node(self.node)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._spin, daemon=True)
@@ -77,54 +68,34 @@ class _Agent:
         while not self.stop.is_set():
             self.executor.spin_once(timeout_sec=0.05)
 
-    def _on_step(self, msg) -> None:
-        with self.cond:
-            self.steps += 1
-            self.cond.notify_all()
-
-    def _on_info(self, msg) -> None:
-        with self.cond:
-            self.info = json.loads(msg.data)
-            self.cond.notify_all()
-
     def wait_ready(self, timeout_s: float = 120.0) -> dict:
-        """Wait for the node's first ``envs/info`` and matched subscriptions."""
-        deadline = time.monotonic() + timeout_s
-        with self.cond:
-            self.cond.wait_for(lambda: self.info, timeout_s)
-        while self.pub.get_subscription_count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if not self.info:
+        """Wait for the node's ``envs/info`` and for every batch topic to be matched."""
+        node = self.node
+        if not node.wait(lambda: node.info is not None, timeout_s, self.stop):
             raise RuntimeError("the ROS node did not come up")
-        time.sleep(0.5)  # let the remaining subscriptions match
-        return self.info
+        node.watch()
+        if not node.wait(node.matched, timeout_s, self.stop):
+            raise RuntimeError("the ROS node's topics did not connect")
+        return node.info
 
     def lockstep(self, actions: np.ndarray) -> float:
-        """Send each (N, dim) action and wait for its step; returns env-steps/s."""
-        from .convert import action_msg
-
-        messages = [action_msg(a) for a in actions]
-        start = time.perf_counter()
-        for msg in messages:
-            with self.cond:
-                target = self.steps + 1
-            self.pub.publish(msg)
-            with self.cond:
-                if not self.cond.wait_for(lambda: self.steps >= target, 10.0):
-                    raise RuntimeError("the ROS node stopped answering")
+        """Send each (N, dim) action and wait for its step (one /clock tick); env-steps/s."""
+        node, start = self.node, time.perf_counter()
+        for action in actions:
+            target = node.ticks + 1
+            node.send(action)
+            if not node.wait(lambda: node.ticks >= target, 10.0, self.stop):
+                raise RuntimeError("the ROS node stopped answering")
         return actions.shape[0] * actions.shape[1] / (time.perf_counter() - start)
 
     def realtime_rate(self, dim: int, num_envs: int, seconds: float) -> float:
         """Publish random actions for ``seconds``; the node's achieved steps per second."""
-        from .convert import action_msg
-
         rng = np.random.default_rng(0)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            self.pub.publish(action_msg(rng.uniform(-1, 1, (num_envs, dim)).astype(np.float32)))
+            self.node.send(rng.uniform(-1, 1, (num_envs, dim)).astype(np.float32))
             time.sleep(0.02)
-        with self.cond:
-            return float(self.info.get("rate_hz") or 0.0)
+        return float(self.node.info.get("rate_hz") or 0.0)
 
     def close(self) -> None:
         self.stop.set()

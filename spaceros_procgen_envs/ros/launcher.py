@@ -106,17 +106,17 @@ def node_cfg(args: argparse.Namespace):
                    realtime_factor=args.realtime_factor, lockstep=args.lockstep)
 
 
-def make_executor():
+def make_executor(context=None):
     """rclpy's EventsExecutor where it exists (several times cheaper per message), else the
-    SingleThreadedExecutor."""
+    SingleThreadedExecutor; on ``context`` (None: rclpy's default)."""
     try:
         from rclpy.experimental import EventsExecutor
 
-        return EventsExecutor()
+        return EventsExecutor(context=context)
     except ImportError:
         from rclpy.executors import SingleThreadedExecutor
 
-        return SingleThreadedExecutor()
+        return SingleThreadedExecutor(context=context)
 
 
 class RosSession:
