@@ -223,6 +223,9 @@ def _work(chunk: list[AssetRequest]) -> list[tuple[str, dict]]:
 
 def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    # A forked worker inherits the parent's Python handlers: after ray.init() SIGTERM raises
+    # SystemExit, which the pool's worker loop catches, so terminate() would not stop it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _mp_context():
