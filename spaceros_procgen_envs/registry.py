@@ -18,6 +18,7 @@ from .domains import DOMAINS, Domain, get_domain
 from .errors import TaskDomainError, unknown_name
 
 # (generator name, generator config) for each named asset of one env.
+VISUAL_SUFFIX = "_visual"  # ``perseverance_visual``: the task with camera observations
 AssetPlan = Callable[[Domain], dict[str, tuple[str, Any]]]
 
 
@@ -107,12 +108,25 @@ def all_tasks() -> dict[str, TaskSpec]:
 
 
 def get_task(name: str) -> TaskSpec:
-    """Return the task called ``name`` (bare, or ``spaceros/<name>``); "did you mean" if unknown."""
+    """Return the task called ``name`` (bare, or ``spaceros/<name>``, either with the
+    ``_visual`` suffix or without); "did you mean" if unknown."""
     tasks = all_tasks()
-    bare = name.removeprefix("spaceros/")
-    if bare not in tasks:
-        raise unknown_name("task", name, tasks)
+    bare, visual = split_visual(name.removeprefix("spaceros/"))
+    if bare not in tasks or (visual and tasks[bare].multi_agent):
+        raise unknown_name("task", name, [*tasks, *(n + VISUAL_SUFFIX for n in list_tasks())])
     return tasks[bare]
+
+
+def split_visual(name: str) -> tuple[str, bool]:
+    """``"perseverance_visual"`` -> ``("perseverance", True)``; other names -> ``(name, False)``."""
+    if name.endswith(VISUAL_SUFFIX):
+        return name[:-len(VISUAL_SUFFIX)], True
+    return name, False
+
+
+def is_visual(name: str) -> bool:
+    """True for a ``<task>_visual`` name (the task with camera observations)."""
+    return split_visual(name.removeprefix("spaceros/"))[1]
 
 
 def list_tasks(multi_agent: bool = False) -> list[str]:

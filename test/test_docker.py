@@ -195,7 +195,7 @@ def test_dockerfile_installs_every_python_dependency_of_setup_py():
     kw = {k.arg: k.value for k in call.keywords}
     requires = ast.literal_eval(kw["install_requires"])
     extras = {k.value: v for k, v in zip(kw["extras_require"].keys, kw["extras_require"].values)}
-    requires += ast.literal_eval(extras["keyboard"])
+    requires += ast.literal_eval(extras["keyboard"]) + ast.literal_eval(extras["video"])
     pip_line = re.search(r"pip install(.*?)\n\n", DOCKERFILE.read_text(), re.S).group(1)
     installed = {re.match(r"[A-Za-z0-9_.-]+", spec).group(0).lower()
                  for spec in re.findall(r'"([^"]+)"', pip_line)}

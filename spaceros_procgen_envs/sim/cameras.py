@@ -4,23 +4,35 @@ Camera frames follow MuJoCo: the camera looks along its -z axis with +y up in th
 Each robot kind gets the cameras users expect:
 
 * rover: ``scene`` (chase view) and ``front`` (hazard camera on the chassis front);
-* multicopter: ``scene`` and ``bottom`` (looking straight down);
-* manipulator: ``scene`` (overview of the work area), ``base`` (on the platform, looking at
-  the work area) and ``wrist`` (along the gripper's approach axis).
+* multicopter: ``scene`` (chase view) and ``bottom`` (looking straight down);
+* manipulator: ``scene`` (overview of the work area), ``base`` (beside the arm's base,
+  looking at the work area) and ``wrist`` (along the gripper's approach axis).
 
 Images are RGB ``uint8`` (H, W, 3); depth is ``float32`` (H, W) in metres along the optical
-axis (MuJoCo linearises the depth buffer with the model's near and far planes).
-Shadows and reflections are off for observations (about 4x faster on the CPU).
+axis, read from the same render as the colour (nothing reads beyond :data:`FAR_M`, the far
+plane). Observations switch shadows and reflections off (about
+4x faster on the CPU); :meth:`EnvRenderer.view`, for people (the tiled video), keeps them.
+
+OpenGL contexts belong to a thread. Every render therefore goes through a
+:class:`RenderThread` (one per slice of envs, or per single env), which owns one GL context
+in which each env has its own :class:`EnvRenderer` (MuJoCo's GPU-side copy of that env's
+meshes and terrain). The caller's thread never holds a context, whichever thread it is (a
+ROS executor, a Ray actor, a thread pool), and slices render in parallel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import mujoco
 import numpy as np
 
 SCENE_FOVY_DEG = 60.0
+DEFAULT_RESOLUTION = (128, 128)  # (width, height) of camera observations
+NEAR_M, FAR_M = 0.01, 200.0      # clip planes: cameras sit close to parts; sky reads as FAR_M
 
 
 @dataclass(frozen=True)
@@ -31,13 +43,41 @@ class CameraMount:
     site: str | None = None     # robot site (prefix-relative) to copy the pose from
     camera: str | None = None   # or an existing robot camera (prefix-relative)
     fovy_deg: float = 70.0
+    pitch_deg: float = 0.0      # tilt relative to the site, positive up
 
 
 MOUNTS: dict[str, tuple[CameraMount, ...]] = {
-    "rover": (CameraMount("front", site="camera_front", fovy_deg=90.0),),
+    # A hazard camera looks down at the ground just ahead of the wheels.
+    "rover": (CameraMount("front", site="camera_front", fovy_deg=90.0, pitch_deg=-25.0),),
     "multicopter": (CameraMount("bottom", site="camera_mount_bottom", fovy_deg=90.0),),
     "manipulator": (CameraMount("wrist", camera="camera_wrist"),),
 }
+ROOT_BODY = {"rover": "chassis", "multicopter": "base", "manipulator": "base"}  # prefix-relative
+
+
+def check_resolution(resolution) -> tuple[int, int]:
+    """``camera_resolution`` as ``(width, height)`` ints, each 8..2048.
+
+    Raises:
+        ValueError: naming ``camera_resolution`` and what it must be.
+    """
+    try:
+        width, height = (int(v) for v in resolution)
+        ok = all(8 <= v <= 2048 for v in (width, height)) and \
+            tuple(float(v) for v in resolution) == (width, height)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"camera_resolution must be (width, height) with integers 8..2048, got "
+                         f"{resolution!r}; e.g. camera_resolution=(128, 128)")
+    return width, height
+
+
+def set_clip_planes(model: mujoco.MjModel) -> None:
+    """Put the near and far planes at :data:`NEAR_M` and :data:`FAR_M` in every world
+    (MuJoCo scales them by the model's extent, which differs from world to world)."""
+    model.vis.map.znear = NEAR_M / model.stat.extent
+    model.vis.map.zfar = FAR_M / model.stat.extent
 
 
 def look_at_quat(eye, target, up=(0.0, 0.0, 1.0)) -> tuple[float, float, float, float]:
@@ -52,77 +92,248 @@ def look_at_quat(eye, target, up=(0.0, 0.0, 1.0)) -> tuple[float, float, float, 
     return tuple(float(q) for q in quat)
 
 
-def add_robot_cameras(spec: mujoco.MjSpec, kind: str, prefix: str, root_body: str,
-                      extra: dict[str, tuple] | None = None) -> list[str]:
+def add_robot_cameras(spec: mujoco.MjSpec, kind: str, prefix: str,
+                      views: dict[str, tuple] | None = None) -> list[str]:
     """Add the cameras of a robot of ``kind``; returns their full names in order.
 
     Args:
-        root_body: the robot's root body (the chase/scene camera tracks it).
-        extra: name -> (eye, target) fixed world cameras (e.g. an arm's ``base`` camera).
+        views: name -> (eye, target) fixed world cameras; ``scene`` here replaces the chase
+            camera of mobile robots (manipulators must give it, with ``base``).
     """
-    names = [_add_scene_camera(spec, kind, prefix, root_body)]
+    views = dict(views or {})
+    names = [f"{prefix}camera_scene"]
+    if "scene" in views:
+        _add_world_camera(spec, names[0], *views.pop("scene"))
+    else:
+        _add_chase_camera(spec, kind, names[0], spec.body(prefix + ROOT_BODY[kind]))
     for mount in MOUNTS[kind]:
         if mount.camera is not None:
             names.append(prefix + mount.camera)
             continue
         site = spec.site(prefix + mount.site)
+        half = np.radians(mount.pitch_deg) / 2
+        quat = np.zeros(4)  # the site's frame, then a turn about the camera's x (right) axis
+        mujoco.mju_mulQuat(quat, np.asarray(site.quat, float),
+                           np.array([np.cos(half), np.sin(half), 0.0, 0.0]))
         site.parent.add_camera(name=f"{prefix}camera_{mount.name}", pos=list(site.pos),
-                               quat=list(site.quat), fovy=mount.fovy_deg)
+                               quat=list(quat), fovy=mount.fovy_deg)
         names.append(f"{prefix}camera_{mount.name}")
-    for name, (eye, target) in (extra or {}).items():
-        spec.worldbody.add_camera(name=f"{prefix}camera_{name}", pos=list(eye),
-                                  quat=list(look_at_quat(eye, target)), fovy=SCENE_FOVY_DEG)
+    for name, (eye, target) in views.items():
+        _add_world_camera(spec, f"{prefix}camera_{name}", eye, target)
         names.append(f"{prefix}camera_{name}")
     return names
 
 
-def _add_scene_camera(spec: mujoco.MjSpec, kind: str, prefix: str, root_body: str) -> str:
-    name = f"{prefix}camera_scene"
-    if kind == "manipulator":  # a fixed overview of the platform and the work area
-        eye, target = (2.4, -1.6, 1.5), (0.9, 0.0, 0.3)
-        spec.worldbody.add_camera(name=name, pos=list(eye), quat=list(look_at_quat(eye, target)),
-                                  fovy=SCENE_FOVY_DEG)
-        return name
-    # Mobile robots: a chase camera that follows the centre of mass, fixed orientation.
+def short_name(camera: str) -> str:
+    """``robot/camera_front`` -> ``front`` (the name in observation keys and topics)."""
+    return camera.rpartition("/")[2].removeprefix("camera_")
+
+
+def _add_world_camera(spec: mujoco.MjSpec, name: str, eye, target) -> None:
+    spec.worldbody.add_camera(name=name, pos=list(eye), quat=list(look_at_quat(eye, target)),
+                              fovy=SCENE_FOVY_DEG)
+
+
+def _add_chase_camera(spec: mujoco.MjSpec, kind: str, name: str, body: mujoco.MjsBody) -> None:
+    """A camera that follows the robot's centre of mass at a fixed world orientation."""
     eye = (-5.0, -3.0, 3.0) if kind == "rover" else (-3.0, -2.0, 1.6)
-    body = spec.body(root_body)
     camera = body.add_camera(name=name, pos=list(eye), quat=list(look_at_quat(eye, (0, 0, 0))),
                              fovy=SCENE_FOVY_DEG)
     camera.mode = mujoco.mjtCamLight.mjCAMLIGHT_TRACKCOM
-    return name
 
 
-class CameraRenderer:
-    """Renders a model's cameras to RGB and depth on the CPU (one GL context per instance).
+# --------------------------------------------------------------------------- rendering
+def _gl_context_class():
+    from mujoco.gl_context import GLContext  # honours MUJOCO_GL (egl / osmesa / glfw)
+
+    return GLContext
+
+
+class RenderThread:
+    """One thread that owns one OpenGL context; every render of its envs runs in it.
 
     Args:
-        model: the compiled model.
-        cameras: full camera names.
-        resolution: (width, height) in pixels.
+        max_size: (width, height) of the largest image it will render.
+        name: thread name (shows in debuggers and ``py-spy``).
+    """
 
-    A renderer belongs to the thread that uses it: with threads, give each thread its own.
+    def __init__(self, max_size: tuple[int, int] = (1280, 960), name: str = "spaceros-render"):
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._context = None
+        self._size = max_size
+        self.renderers: dict[tuple[int, int], EnvRenderer] = {}  # (id(SimEnv), samples) ->
+
+    def submit(self, fn: Callable[..., Any], *args) -> Future:
+        """Run ``fn(*args)`` in the render thread with its context current."""
+        return self._executor.submit(self._call, fn, args)
+
+    def call(self, fn: Callable[..., Any], *args) -> Any:
+        """:meth:`submit` and wait for the result."""
+        return self.submit(fn, *args).result()
+
+    def _call(self, fn, args):
+        if self._context is None:
+            self._context = _gl_context_class()(*self._size)
+        self._context.make_current()
+        return fn(*args)
+
+    def renderer(self, key: int, model: mujoco.MjModel, samples: int = 0) -> EnvRenderer:
+        """The renderer of env ``key`` with ``samples`` x multisampling (made on first use);
+        call inside the render thread."""
+        renderer = self.renderers.get((key, samples))
+        if renderer is None:
+            renderer = self.renderers[(key, samples)] = EnvRenderer(model, samples)
+        return renderer
+
+    def close(self) -> None:
+        """Free every renderer and the context (in the thread that owns them); idempotent."""
+        if self._executor is None:
+            return
+        if self._context is not None:
+            self._executor.submit(self._free).result()
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    def _free(self) -> None:
+        self._context.make_current()
+        for renderer in self.renderers.values():
+            renderer.free()
+        self.renderers.clear()
+        self._context.free()
+        self._context = None
+
+
+class EnvRenderer:
+    """MuJoCo's render state for one env's model: its GPU copy, a scene and a viewport.
+
+    Args:
+        model: the env's model.
+        samples: multisampling. 0 for observations: every pixel is the surface at its centre,
+            so depth is exact (multisampled depth mixes sample positions: ~1 % off on ground
+            seen at a grazing angle) and drawing is cheaper; 4 smooths pictures for people.
+
+    Create, use and free it inside a :class:`RenderThread`.
+    """
+
+    def __init__(self, model: mujoco.MjModel, samples: int = 0):
+        self.model = model
+        self.scene = mujoco.MjvScene(model, maxgeom=max(1000, 2 * model.ngeom))
+        self.option = mujoco.MjvOption()
+        default = int(model.vis.quality.offsamples)
+        model.vis.quality.offsamples = samples  # read once, when the context is made
+        try:
+            self.context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
+        finally:
+            model.vis.quality.offsamples = default
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self.context)
+        self.context.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR  # reversed z: precise far
+        extent = model.stat.extent
+        self.near, self.far = model.vis.map.znear * extent, model.vis.map.zfar * extent
+        self.perturb = mujoco.MjvPerturb()
+        self._camera = mujoco.MjvCamera()
+        self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
+        self._raw: dict[tuple[int, int], np.ndarray] = {}
+
+    def cameras_into(self, data: mujoco.MjData, cameras: list[int], rgb: list[np.ndarray],
+                     depth: list[np.ndarray]) -> None:
+        """Render each fixed camera once into its (H, W, 3) uint8 and (H, W) float32 arrays
+        (shadows and reflections off)."""
+        flags = self.scene.flags
+        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
+        flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        for cam, rgb_out, depth_out in zip(cameras, rgb, depth):
+            self._camera.fixedcamid = cam
+            self._render(data, self._camera, rgb_out, depth_out)
+
+    def view(self, data: mujoco.MjData, camera: mujoco.MjvCamera, width: int, height: int
+             ) -> np.ndarray:
+        """An RGB picture for people from ``camera`` (shadows and reflections on)."""
+        flags = self.scene.flags
+        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 1
+        flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 1
+        rgb = np.empty((height, width, 3), np.uint8)
+        self._render(data, camera, rgb, None)
+        return rgb
+
+    def _render(self, data, camera, rgb: np.ndarray, depth: np.ndarray | None) -> None:
+        height, width = rgb.shape[:2]
+        rect = mujoco.MjrRect(0, 0, width, height)
+        mujoco.mjv_updateScene(self.model, data, self.option, self.perturb, camera,
+                               mujoco.mjtCatBit.mjCAT_ALL, self.scene)
+        # Several envs share the GL context: bind this env's framebuffer before drawing.
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self.context)
+        mujoco.mjr_render(rect, self.scene, self.context)
+        if depth is None:
+            mujoco.mjr_readPixels(rgb, None, rect, self.context)
+            rgb[:] = rgb[::-1]  # OpenGL rows run bottom-up
+            return
+        raw = self._raw.get((height, width))
+        if raw is None:
+            raw = self._raw[(height, width)] = np.empty((height, width), np.float32)
+        mujoco.mjr_readPixels(rgb, raw, rect, self.context)
+        rgb[:] = rgb[::-1]
+        # Reversed z: 1 at the near plane, 0 at the far plane, hyperbolic in between.
+        near, far = self.near, self.far
+        depth[:] = near * far / (near + raw[::-1].astype(np.float64) * (far - near))
+
+    def free(self) -> None:
+        self.context.free()
+
+
+class CameraRig:
+    """The cameras of one env: their ids, observation keys and spaces, and where each image
+    sits in the env's rows of the batch buffers.
+
+    Args:
+        model: the env's compiled model.
+        cameras: full camera names (from :func:`add_robot_cameras`).
+        resolution: (width, height).
     """
 
     def __init__(self, model: mujoco.MjModel, cameras: list[str], resolution: tuple[int, int]):
-        width, height = resolution
-        self.cameras = [model.camera(name).id for name in cameras]
-        self.rgb = mujoco.Renderer(model, height=height, width=width)
-        self.depth = mujoco.Renderer(model, height=height, width=width)
-        self.depth.enable_depth_rendering()
-        for renderer in (self.rgb, self.depth):
-            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
-            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
-            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = 1
+        self.names = [short_name(name) for name in cameras]
+        self.ids = [model.camera(name).id for name in cameras]
+        self.resolution = resolution
+        self.fovy_deg = [float(model.cam_fovy[i]) for i in self.ids]
+        self.far_m = FAR_M
 
-    def render(self, data: mujoco.MjData, rgb_out: list[np.ndarray],
-               depth_out: list[np.ndarray]) -> None:
-        """Render every camera into the given (H, W, 3) uint8 and (H, W) float32 arrays."""
-        for cam, rgb, depth in zip(self.cameras, rgb_out, depth_out):
-            self.rgb.update_scene(data, camera=cam)
-            self.rgb.render(out=rgb)
-            self.depth.update_scene(data, camera=cam)
-            self.depth.render(out=depth)
+    @property
+    def rgb_keys(self) -> list[str]:
+        return [f"camera_{name}_rgb" for name in self.names]
 
-    def close(self) -> None:
-        self.rgb.close()
-        self.depth.close()
+    @property
+    def depth_keys(self) -> list[str]:
+        return [f"camera_{name}_depth" for name in self.names]
+
+    def spaces(self) -> dict:
+        """Observation boxes: RGB uint8 (H, W, 3) and depth float32 (H, W) metres per camera."""
+        import gymnasium as gym
+
+        width, height = self.resolution
+        spaces = {}
+        for rgb, depth in zip(self.rgb_keys, self.depth_keys):
+            spaces[rgb] = gym.spaces.Box(0, 255, (height, width, 3), np.uint8)
+            spaces[depth] = gym.spaces.Box(0.0, self.far_m, (height, width), np.float32)
+        return spaces
+
+    def split(self, depth_row: np.ndarray, rgb_row: np.ndarray
+              ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per-camera (H, W, 3) views of a flat uint8 row and (H, W) views of a flat float32
+        row (images in camera order, each camera's depth after the previous one's)."""
+        width, height = self.resolution
+        size = width * height
+        rgb = [rgb_row[k * 3 * size:(k + 1) * 3 * size].reshape(height, width, 3)
+               for k in range(len(self.ids))]
+        depth = [depth_row[k * size:(k + 1) * size].reshape(height, width)
+                 for k in range(len(self.ids))]
+        return rgb, depth
+
+
+def follow_camera(model: mujoco.MjModel, lookat, distance: float = 4.0, elevation: float = -25.0,
+                  azimuth: float = 135.0) -> mujoco.MjvCamera:
+    """A free camera looking at ``lookat`` from ``distance`` m (degrees as in MuJoCo's viewer)."""
+    camera = mujoco.MjvCamera()
+    mujoco.mjv_defaultFreeCamera(model, camera)
+    camera.lookat[:] = lookat
+    camera.distance, camera.elevation, camera.azimuth = distance, elevation, azimuth
+    return camera

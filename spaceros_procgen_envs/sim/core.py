@@ -8,11 +8,14 @@ simulation is reset and reported with ``info["diverged"] = True``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import mujoco
 import numpy as np
 
 from ..assets.types import Asset
-from ..registry import get_task
+from ..registry import get_task, is_visual
+from . import cameras as cams
 from .robots.base import CONTROL_HZ
 
 # When the state blows up (bad qpos, qvel or qacc) MuJoCo counts a warning and resets the data
@@ -38,11 +41,16 @@ class SimEnv:
     """One procedural world of ``task``, built from its cached assets.
 
     Args:
-        task: registered task name.
+        task: registered task name; ``<task>_visual`` adds the robot's cameras to the
+            observations (RGB ``camera_<name>_rgb`` and depth ``camera_<name>_depth``).
         assets: this env's assets (``pipeline`` loads them from the cache).
         env_seed: the world's seed (``seed + i`` for env i); also seeds episode resets.
         domain: domain name, or None for the task's default.
+        camera_resolution: (width, height) of the camera images of a ``_visual`` task.
         task_options: forwarded to the task class (e.g. ``rewards=``).
+
+    Rendering (camera observations, :meth:`view`) runs in :attr:`render_thread`, which a
+    batch shares between the envs of one slice; a lone env makes its own on first use.
 
     Example::
 
@@ -52,18 +60,36 @@ class SimEnv:
     """
 
     def __init__(self, task: str, assets: dict[str, Asset], env_seed: int,
-                 domain: str | None = None, **task_options):
+                 domain: str | None = None,
+                 camera_resolution: tuple[int, int] = cams.DEFAULT_RESOLUTION, **task_options):
         spec = get_task(task)
         self.spec, self.env_seed = spec, int(env_seed)
         self.domain = spec.resolve_domain(domain)
         self.task = spec.task_class()(spec, self.domain, assets, **task_options)
-        self.model = self.task.build().compile()
+        mj_spec = self.task.build()
+        camera_names = self.task.add_cameras(mj_spec) if is_visual(task) else []
+        if camera_names:
+            width, height = cams.check_resolution(camera_resolution)
+            visual = mj_spec.visual.global_
+            visual.offwidth, visual.offheight = max(visual.offwidth, width), max(visual.offheight, height)
+        self.model = mj_spec.compile()
+        cams.set_clip_planes(self.model)
         self.data = mujoco.MjData(self.model)
         self.task.bind(self.model)
+        self.cameras = cams.CameraRig(self.model, camera_names, cams.check_resolution(
+            camera_resolution)) if camera_names else None
+        self.render_thread: cams.RenderThread | None = None
+        self._own_render_thread = False
         self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
         self.max_steps = int(round(spec.time_limit_s * CONTROL_HZ))
         self.observation_space = self.task.observation_space()
-        self.obs_keys = tuple(self.observation_space.keys())
+        self.obs_keys = tuple(self.observation_space.keys())  # the state keys (float32)
+        self.state_size = sum(int(np.prod(s.shape)) for s in self.observation_space.values())
+        if self.cameras is not None:
+            # State keys (sorted) first, then the cameras in order: an OrderedDict keeps that
+            # order, which is the layout of the batch blocks (see vector.batch.obs_views).
+            self.observation_space = type(self.observation_space)(
+                OrderedDict([*self.observation_space.spaces.items(), *self.cameras.spaces().items()]))
         self.info_keys = (*(f"reward/{n}" for n in self.task.reward_names), "is_success", "diverged")
         self.action_dim = spec.action_dim
         self.rng = np.random.default_rng([self.env_seed, 0])
@@ -106,8 +132,48 @@ class SimEnv:
         return float(sum(terms)), success, diverged or self.steps >= self.max_steps
 
     def observe_into(self, obs_row: np.ndarray) -> None:
+        """The state observation into ``obs_row[:state_size]`` (cameras: see :meth:`render_into`)."""
         obs = self.task.observe(self.model, self.data)
-        np.concatenate([obs[key].ravel() for key in self.obs_keys], out=obs_row)
+        np.concatenate([obs[key].ravel() for key in self.obs_keys], out=obs_row[:self.state_size])
+
+    # --- rendering (in the render thread) -------------------------------------------------------
+    def use_render_thread(self, thread: cams.RenderThread) -> None:
+        """Render through ``thread`` (one per slice of a batch)."""
+        self.render_thread = thread
+
+    def _thread(self) -> cams.RenderThread:
+        if self.render_thread is None:
+            self.render_thread, self._own_render_thread = cams.RenderThread(), True
+        return self.render_thread
+
+    def render_async(self, obs_row: np.ndarray, image_row: np.ndarray):
+        """Start :meth:`render_into` in the render thread; returns its ``Future``."""
+        return self._thread().submit(self.render_into, obs_row, image_row)
+
+    def render_into(self, obs_row: np.ndarray, image_row: np.ndarray) -> None:
+        """Render every camera: depth into ``obs_row`` after the state, RGB into ``image_row``
+        (``_visual`` tasks only; call in the render thread)."""
+        rgb, depth = self.cameras.split(obs_row[self.state_size:], image_row)
+        self._renderer().cameras_into(self.data, self.cameras.ids, rgb, depth)
+
+    def view(self, width: int = 320, height: int = 240) -> np.ndarray:
+        """A picture for people (shadows on) from a free camera following the robot."""
+        return self._thread().call(self.view_now, width, height)
+
+    def view_now(self, width: int, height: int) -> np.ndarray:
+        """:meth:`view`, called in the render thread."""
+        camera = cams.follow_camera(self.model, self.task.robot.base_pose(self.model, self.data)[0],
+                                    self.task.view_distance_m())
+        return self._renderer(samples=4).view(self.data, camera, width, height)
+
+    def _renderer(self, samples: int = 0) -> cams.EnvRenderer:
+        return self.render_thread.renderer(id(self), self.model, samples)
+
+    def close(self) -> None:
+        """Free the rendering resources this env made for itself (a batch frees its own)."""
+        if self._own_render_thread and self.render_thread is not None:
+            self.render_thread.close()
+        self.render_thread, self._own_render_thread = None, False
 
     # A step is three phases so a batch can run every env's physics on all cores while the
     # Python before and after it (which holds the GIL) runs once per env: begin -> physics -> finish.
@@ -139,4 +205,14 @@ class SimEnv:
 
     def _observe(self) -> dict[str, np.ndarray]:
         # The state is finite here (checked in step); batches re-check whole buffers at once.
-        return self.task.observe(self.model, self.data)
+        obs = self.task.observe(self.model, self.data)
+        if self.cameras is not None:
+            width, height = self.cameras.resolution
+            count = len(self.cameras.ids)
+            depth_row = np.zeros(self.state_size + count * width * height, np.float32)
+            rgb_row = np.zeros(count * width * height * 3, np.uint8)
+            self.render_async(depth_row, rgb_row).result()
+            rgb, depth = self.cameras.split(depth_row[self.state_size:], rgb_row)
+            obs.update(zip(self.cameras.rgb_keys, rgb))
+            obs.update(zip(self.cameras.depth_keys, depth))
+        return obs

@@ -18,7 +18,7 @@ import numpy as np
 from ..assets.types import Asset, Heightmap, MeshAsset
 from ..domains import Domain
 from ..registry import TaskSpec
-from ..sim import scene
+from ..sim import cameras, scene
 from ..sim.robots.base import Robot
 
 F32 = np.float32
@@ -83,7 +83,21 @@ class Task:
         """True when the episode is won (it then terminates)."""
         return False
 
+    def camera_views(self) -> dict[str, tuple]:
+        """Fixed world cameras, name -> (eye, target) in m, added beside the robot's own in
+        ``_visual`` tasks (manipulators place their ``scene`` and ``base`` cameras here)."""
+        return {}
+
+    def view_distance_m(self) -> float:
+        """How far the camera of :meth:`SimEnv.view` (videos) stands from the robot."""
+        return 4.0
+
     # --- shared machinery ----------------------------------------------------------------
+    def add_cameras(self, spec: mujoco.MjSpec) -> list[str]:
+        """Add the robot's cameras (after :meth:`build`); their full names in order."""
+        return cameras.add_robot_cameras(spec, self.robot.kind, self.robot.prefix,
+                                         self.camera_views())
+
     def begin_step(self) -> None:
         """Called after every physics step and reset: a new state, so per-step caches expire."""
         self.stamp = getattr(self, "stamp", 0) + 1

@@ -33,6 +33,7 @@ class ManipulationTask(Task):
 
     PLATFORM: ClassVar[str] = "lander"
     OBJECT: ClassVar[str] = "object"
+    WORK_OFFSET: ClassVar[tuple[float, float, float]] = (0.6, 0.0, -0.3)  # from the arm base, m
 
     def arm_cfg(self) -> ArmCfg:
         return ArmCfg()
@@ -51,6 +52,23 @@ class ManipulationTask(Task):
 
     def add_objects(self, spec: mujoco.MjSpec) -> None:
         """Add the task's free object(s); subclasses override."""
+
+    def work_point(self) -> np.ndarray:
+        """The middle of the arm's work area (world, m), where the cameras look."""
+        scale = self.robot.cfg.hand_scale  # the arm's size relative to the Panda-like one
+        return np.asarray(self.platform.mount_pos) + scale * np.asarray(self.WORK_OFFSET)
+
+    def camera_views(self) -> dict[str, tuple]:
+        """``scene``: the arm and its work area from the front right; ``base``: beside the
+        arm's base, looking at the work area."""
+        scale, mount = self.robot.cfg.hand_scale, np.asarray(self.platform.mount_pos)
+        work = self.work_point()
+        middle = (mount + work) / 2 + scale * np.array([0.0, 0.0, 0.15])
+        return {"scene": (middle + scale * np.array([1.3, -1.5, 0.9]), middle),
+                "base": (mount + scale * np.array([0.05, 0.25, 0.35]), work)}
+
+    def view_distance_m(self) -> float:
+        return 3.0 * self.robot.cfg.hand_scale
 
     def add_free_object(self, spec: mujoco.MjSpec, part: MeshPart, density_kgpm3: float,
                         pos=(0.0, 0.0, 0.0)) -> mujoco.MjsBody:

@@ -122,6 +122,11 @@ class Backend:
         self._require_idle("robot_states")
         return self._robot_states()
 
+    def views(self, width: int, height: int) -> list[np.ndarray]:
+        """Per env, a (height, width, 3) uint8 picture of its robot, rendered where it lives."""
+        self._require_idle("render")
+        return self._views(width, height)
+
     def close(self) -> None:
         """Stop every worker and free the buffers; safe to call twice."""
         if self.state is not State.CLOSED:
@@ -157,6 +162,9 @@ class Backend:
     def _robot_states(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    def _views(self, width: int, height: int) -> list[np.ndarray]:
+        raise NotImplementedError
+
     def _close(self) -> None:
         raise NotImplementedError
 
@@ -176,7 +184,7 @@ class InProcessBackend(Backend):
         self.out = allocate(len(envs), self.layout.observation_space, self.layout.info_keys)
         self.ranges = split(len(envs), workers)
         self.slices = [EnvSlice(envs[a:b]) for a, b in self.ranges]
-        self.views = [self.out.view(a, b) for a, b in self.ranges]
+        self.outs = [self.out.view(a, b) for a, b in self.ranges]
         self.pool = ThreadPoolExecutor(len(self.slices) - 1, thread_name_prefix="spaceros-step") \
             if len(self.slices) > 1 else None
         self._pending: list[Future] = []
@@ -200,7 +208,7 @@ class InProcessBackend(Backend):
     def _step_wait(self) -> None:
         actions, self._actions = self._actions, None
         if self.pool is None:
-            self.slices[0].step(actions, self.views[0])
+            self.slices[0].step(actions, self.outs[0])
             return None
         errors = []
         try:  # slice 0's physics runs in this thread while the pool runs the others
@@ -213,16 +221,26 @@ class InProcessBackend(Backend):
         for error in errors:
             if error is not None:
                 raise error
-        for piece, (a, b), view in zip(self.slices, self.ranges, self.views):
+        pending = []
+        for piece, (a, b), view in zip(self.slices, self.ranges, self.outs):
             piece.finish(actions[a:b], view)
+            pending.append(piece.render(view))  # cameras: slices render in parallel threads
+        for render in pending:
+            EnvSlice.render_wait(render)
         return None
 
     def _reset(self, seeds: list[int | None], mask: np.ndarray | None) -> None:
-        for piece, (a, b), view in zip(self.slices, self.ranges, self.views):
+        for piece, (a, b), view in zip(self.slices, self.ranges, self.outs):
             piece.reset(view, seeds[a:b], None if mask is None else mask[a:b])
 
     def _robot_states(self) -> list[dict[str, Any]]:
         return [state for piece in self.slices for state in piece.robot_states()]
+
+    def _views(self, width: int, height: int) -> list[np.ndarray]:
+        pending = [piece.render_thread.submit(
+            lambda piece=piece: [env.view_now(width, height) for env in piece.envs])
+            for piece in self.slices]
+        return [frame for future in pending for frame in future.result()]
 
     def _close(self) -> None:
         if self.pool is not None:

@@ -12,6 +12,7 @@ resets it and returns the first observation, reward 0, and neither flag set.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from ..assets.pipeline import generate_assets
 from ..assets.types import Asset
+from ..sim.cameras import DEFAULT_RESOLUTION, RenderThread
 from ..sim.core import SimEnv
 
 
@@ -28,27 +30,32 @@ from ..sim.core import SimEnv
 class Buffers:
     """Batch arrays one slice writes into (views of the whole batch, or shared memory).
 
-    Observations live in one (n, D) float32 block (``obs`` holds per-key views of it), info
-    values in one (n, K) float64 block, so a step writes two rows per env and a batch is checked
-    and copied in one call.
+    Observations live in one (n, D) float32 block (the state, then the depth images of a
+    ``_visual`` task) and one (n, P) uint8 block (its RGB images; P = 0 without cameras);
+    ``obs`` holds per-key views of both. Info values live in one (n, K) float64 block. So a step
+    writes a few rows per env and a batch is checked and copied in one call per block.
     """
 
-    obs_flat: np.ndarray      # (n, D) float32, keys in ``obs`` order
+    obs_flat: np.ndarray      # (n, D) float32, the float32 keys in ``obs`` order
     obs: dict[str, np.ndarray]
     rewards: np.ndarray       # (n,) float64
     terminated: np.ndarray    # (n,) bool
     truncated: np.ndarray     # (n,) bool
     info_flat: np.ndarray     # (n, K) float64, columns in ``info_keys`` order
     info_keys: tuple[str, ...]
+    images: np.ndarray        # (n, P) uint8, the uint8 keys in ``obs`` order
 
     def view(self, start: int, stop: int) -> Buffers:
         return Buffers(self.obs_flat[start:stop], {k: v[start:stop] for k, v in self.obs.items()},
                        self.rewards[start:stop], self.terminated[start:stop],
-                       self.truncated[start:stop], self.info_flat[start:stop], self.info_keys)
+                       self.truncated[start:stop], self.info_flat[start:stop], self.info_keys,
+                       self.images[start:stop])
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        """``(obs_flat, info_flat, rewards, terminated, truncated)``, the order :meth:`write` takes."""
-        return self.obs_flat, self.info_flat, self.rewards, self.terminated, self.truncated
+        """``(obs_flat, info_flat, rewards, terminated, truncated, images)``, the order
+        :meth:`write` takes."""
+        return (self.obs_flat, self.info_flat, self.rewards, self.terminated, self.truncated,
+                self.images)
 
     def write(self, arrays: tuple[np.ndarray, ...]) -> None:
         """Copy :meth:`arrays` of another buffer of the same size (a remote slice) into this one."""
@@ -74,7 +81,13 @@ class Layout:
 
     @property
     def obs_size(self) -> int:
-        return sum(int(np.prod(space.shape)) for space in self.observation_space.values())
+        """Floats per env in the float32 block."""
+        return block_size(self.observation_space, np.float32)
+
+    @property
+    def image_size(self) -> int:
+        """Bytes per env in the uint8 (RGB image) block."""
+        return block_size(self.observation_space, np.uint8)
 
 
 @dataclass(frozen=True)
@@ -82,12 +95,13 @@ class EnvFactory:
     """Builds envs ``[start, stop)`` of a batch the same way in any process or actor.
 
     Args:
-        task: registered task name.
+        task: registered task name (``<task>_visual`` for camera observations).
         seed: base world seed; env ``i`` is built from ``seed + i``.
         domain: domain name, or None for the task's default.
         max_episode_steps: truncate episodes after this many agent steps (None: the task's
             ``time_limit_s``).
         task_options: forwarded to the task class (must pickle for process and ray).
+        camera_resolution: (width, height) of the camera images of a ``_visual`` task.
     """
 
     task: str
@@ -95,6 +109,7 @@ class EnvFactory:
     domain: str | None = None
     max_episode_steps: int | None = None
     task_options: dict[str, Any] = field(default_factory=dict)
+    camera_resolution: tuple[int, int] = DEFAULT_RESOLUTION
 
     def build(self, start: int, stop: int,
               assets: list[dict[str, Asset]] | None = None) -> list[SimEnv]:
@@ -104,33 +119,43 @@ class EnvFactory:
             assets, _ = generate_assets(self.task, stop - start, self.seed + start, self.domain,
                                         workers=1, progress=False)
         envs = [SimEnv(self.task, assets[i], self.seed + start + i, self.domain,
-                       **self.task_options) for i in range(stop - start)]
+                       camera_resolution=self.camera_resolution, **self.task_options)
+                for i in range(stop - start)]
         if self.max_episode_steps is not None:
             for env in envs:
                 env.max_steps = int(self.max_episode_steps)
         return envs
 
 
-def obs_views(flat: np.ndarray, observation_space: gym.spaces.Dict) -> dict[str, np.ndarray]:
-    """Per-key (n, *shape) views into a (n, D) observation block, in the space's key order."""
-    views, offset = {}, 0
+def block_size(observation_space: gym.spaces.Dict, dtype) -> int:
+    """Elements per env of the keys of ``dtype`` (their block's row length)."""
+    return sum(int(np.prod(space.shape)) for space in observation_space.values()
+               if space.dtype == dtype)
+
+
+def obs_views(flat: np.ndarray, observation_space: gym.spaces.Dict,
+              images: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-key (n, *shape) views into the (n, D) float32 block and the (n, P) uint8 block,
+    in the space's key order (each key takes the next elements of its dtype's block)."""
+    views, offsets = {}, {np.dtype(np.float32): 0, np.dtype(np.uint8): 0}
+    blocks = {np.dtype(np.float32): flat, np.dtype(np.uint8): images}
     for key, space in observation_space.items():
-        size = int(np.prod(space.shape))
-        views[key] = flat[:, offset:offset + size].reshape(flat.shape[0], *space.shape)
-        offset += size
+        size, offset = int(np.prod(space.shape)), offsets[space.dtype]
+        views[key] = blocks[space.dtype][:, offset:offset + size].reshape(flat.shape[0], *space.shape)
+        offsets[space.dtype] += size
     return views
 
 
 def allocate(num_envs: int, observation_space: gym.spaces.Dict,
              info_keys: tuple[str, ...]) -> Buffers:
     """Zeroed buffers for ``num_envs`` envs with this observation space and info keys."""
-    if any(space.dtype != np.float32 for space in observation_space.values()):
-        raise TypeError("every observation must be float32")
-    size = sum(int(np.prod(space.shape)) for space in observation_space.values())
-    flat = np.zeros((num_envs, size), np.float32)
-    return Buffers(flat, obs_views(flat, observation_space), np.zeros(num_envs),
+    if any(space.dtype not in (np.float32, np.uint8) for space in observation_space.values()):
+        raise TypeError("every observation must be float32 (state, depth) or uint8 (images)")
+    flat = np.zeros((num_envs, block_size(observation_space, np.float32)), np.float32)
+    images = np.zeros((num_envs, block_size(observation_space, np.uint8)), np.uint8)
+    return Buffers(flat, obs_views(flat, observation_space, images), np.zeros(num_envs),
                    np.zeros(num_envs, bool), np.zeros(num_envs, bool),
-                   np.zeros((num_envs, len(info_keys))), tuple(info_keys))
+                   np.zeros((num_envs, len(info_keys))), tuple(info_keys), images)
 
 
 def robot_state(env: SimEnv) -> dict[str, Any]:
@@ -154,11 +179,19 @@ class EnvSlice:
 
     Args:
         envs: the slice's worlds, in batch order.
+
+    The slice's envs render (camera observations, :meth:`views`) in one
+    :class:`~spaceros_procgen_envs.sim.cameras.RenderThread` of its own, so slices render in
+    parallel and whichever thread steps the slice, the GL context stays in one thread.
     """
 
     def __init__(self, envs: list[SimEnv]):
         self.envs = envs
         self.needs_reset = np.zeros(len(envs), bool)
+        self.has_cameras = envs[0].cameras is not None
+        self.render_thread = RenderThread(name="spaceros-render")
+        for env in envs:
+            env.use_render_thread(self.render_thread)
 
     def __len__(self) -> int:
         return len(self.envs)
@@ -169,12 +202,14 @@ class EnvSlice:
             if mask is None or mask[i]:
                 env.reset(seed=seeds[i])
                 self._write_first(out, i, env)
+        self.render_wait(self.render(out))
 
     def step(self, actions: np.ndarray, out: Buffers) -> None:
         """Step every env with its row of ``actions`` (checked and clipped already)."""
         self.begin(actions)
         self.physics()
         self.finish(actions, out)
+        self.render_wait(self.render(out))
 
     def begin(self, actions: np.ndarray) -> None:
         """Phase 1 of a step (Python): every stepping env's controller."""
@@ -200,6 +235,28 @@ class EnvSlice:
             rewards[i], terminated[i], truncated[i] = env.finish_into(actions[i], obs[i], info[i])
             self.needs_reset[i] = terminated[i] or truncated[i]
 
+    def render(self, out: Buffers) -> Future | None:
+        """Phase 4 (render thread, GIL released while drawing): every env's cameras into
+        ``out``; None when the task has no cameras. Wait with :meth:`render_wait`."""
+        if not self.has_cameras:
+            return None
+        return self.render_thread.submit(self._render_all, out.obs_flat, out.images)
+
+    @staticmethod
+    def render_wait(pending: Future | None) -> None:
+        if pending is not None:
+            pending.result()
+
+    def _render_all(self, obs: np.ndarray, images: np.ndarray) -> None:
+        for i, env in enumerate(self.envs):
+            env.render_into(obs[i], images[i])
+
+    def views(self, width: int, height: int) -> list[np.ndarray]:
+        """One (height, width, 3) uint8 picture per env for people (videos): a free camera
+        following the robot, shadows on."""
+        return self.render_thread.call(
+            lambda: [env.view_now(width, height) for env in self.envs])
+
     def robot_states(self) -> list[dict[str, Any]]:
         return [robot_state(env) for env in self.envs]
 
@@ -210,6 +267,7 @@ class EnvSlice:
         self.needs_reset[i] = False
 
     def close(self) -> None:
+        self.render_thread.close()
         self.envs.clear()
 
 

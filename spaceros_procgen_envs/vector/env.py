@@ -15,7 +15,8 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from ..errors import unknown_name
-from ..registry import get_task
+from ..registry import VISUAL_SUFFIX, get_task, is_visual
+from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
 from ..sim.core import SimEnv
 from .backends import BACKENDS, Backend, make_backend
 from .batch import EnvFactory, obs_views
@@ -26,7 +27,8 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
 
     Args:
         num_envs: number of envs; env ``i`` is built from world seed ``seed + i``.
-        task: registered task name.
+        task: registered task name; ``<task>_visual`` (the ``spaceros/<task>_visual`` ids) adds
+            the robot's cameras to the observations.
         seed: base seed of the procedural worlds (terrain, rocks, ...).
         domain: domain name, or None for the task's default.
         backend: ``sync`` (one after another), ``thread`` (one slice per core, in threads),
@@ -35,6 +37,10 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         workers: slices, i.e. threads / processes / actors (default: the usable cores; for
             ``ray`` the cluster's CPUs // ``ray_num_cpus``); ignored by ``sync``.
         copy: return copies of the observation buffers (False: views overwritten next step).
+        camera_resolution: (width, height) of the camera images of a ``_visual`` task.
+        render_mode: None, or ``"rgb_array"``: :meth:`render` returns one picture per env
+            (a camera following the robot, shadows on; what ``--video`` tiles).
+        render_size: (width, height) of those pictures.
         progress: asset-generation progress bar (None: only on a terminal).
         max_episode_steps: truncate episodes after this many steps (None: the task's time limit).
         start_method: ``process`` only: ``fork``, ``forkserver`` or ``spawn`` (None: ``fork``
@@ -44,7 +50,11 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         ray_num_cpus: ``ray`` only: CPUs reserved for each actor (default 1).
         task_options: forwarded to the task class.
 
-    Observations are a dict of float32 arrays with a leading ``num_envs`` axis; ``info``
+    Observations are a dict of arrays with a leading ``num_envs`` axis: float32 state keys and,
+    for ``_visual`` tasks, ``camera_<name>_rgb`` (uint8, (H, W, 3)) and ``camera_<name>_depth``
+    (float32 metres along the optical axis, (H, W)) per camera. Cameras render on the CPU
+    through MuJoCo's renderer (set ``MUJOCO_GL=egl`` or ``osmesa`` without a display), one
+    GL context per slice, in every backend. ``info``
     holds ``reward/<term>`` (weighted), ``is_success``, ``diverged`` and
     ``worker_restarted`` arrays (the last True for envs whose Ray actor died and was
     replaced, and therefore rebuilt and reset, in this step).
@@ -64,26 +74,31 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         >>> env.close()
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"],
+                "render_fps": 50}
 
     def __init__(self, num_envs: int = 1, task: str = "perseverance", seed: int = 42,
                  domain: str | None = None, backend: str = "thread", workers: int | None = None,
                  copy: bool = True, progress: bool | None = None, render_mode: str | None = None,
                  max_episode_steps: int | None = None, start_method: str | None = None,
                  ray_address: str | None = None, ray_num_cpus: float | None = None,
-                 **task_options: Any):
+                 camera_resolution: tuple[int, int] = DEFAULT_RESOLUTION,
+                 render_size: tuple[int, int] = (320, 240), **task_options: Any):
         if backend not in BACKENDS:
             raise unknown_name("backend", backend, BACKENDS)
-        if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r} is not supported by the vector env; "
-                             "use gymnasium.make for a rendered single env")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        camera_resolution = check_resolution(camera_resolution)
+        self.render_mode, self._render_size = render_mode, check_resolution(render_size)
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if max_episode_steps is not None and int(max_episode_steps) < 1:
             raise ValueError(f"max_episode_steps must be >= 1 or None, got {max_episode_steps}")
         spec = get_task(task)
         spec.resolve_domain(domain)  # a bad domain fails here, before any worker starts
-        factory = EnvFactory(spec.name, int(seed), domain, max_episode_steps, dict(task_options))
+        name = spec.name + (VISUAL_SUFFIX if is_visual(task) else "")
+        factory = EnvFactory(name, int(seed), domain, max_episode_steps, dict(task_options),
+                             camera_resolution)
         self._closed = True  # until the backend exists
         self._backend = make_backend(backend, factory, int(num_envs), workers, progress,
                                      start_method=start_method, ray_address=ray_address,
@@ -141,6 +156,13 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         return (self._observations(), out.rewards.copy(), out.terminated.copy(),
                 out.truncated.copy(), info)
 
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """With ``render_mode="rgb_array"``: one (H, W, 3) uint8 picture per env of
+        ``render_size``, rendered where the env lives (any backend); else None."""
+        if self.render_mode != "rgb_array":
+            return None
+        return tuple(self._backend.views(*self._render_size))
+
     def robot_states(self) -> list[dict[str, Any]]:
         """Every env's robot now, computed where the env lives (any backend).
 
@@ -196,4 +218,4 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
             np.nan_to_num(flat, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         if not self._copy:
             return dict(self._out.obs)
-        return obs_views(flat.copy(), self.single_observation_space)
+        return obs_views(flat.copy(), self.single_observation_space, self._out.images.copy())

@@ -12,10 +12,12 @@ command            data                         reply payload
 ``step``           None (actions are in shm)    None (results are in shm)
 ``reset``          (seeds, mask) of the slice   None (first observations are in shm)
 ``robot_states``   None                         list of dicts, one per env
+``views``          (width, height)              list of (H, W, 3) uint8 pictures, one per env
 ``close``          None                         None, then the worker exits
 =================  ===========================  =================================================
 
-The shared block holds actions, observations, info, rewards and flags of the whole batch;
+The shared block holds actions, observations (state and depth, RGB images), info, rewards and
+flags of the whole batch;
 the parent's :class:`~.batch.Buffers` and every worker's rows are views of it. It is an
 anonymous ``memfd`` (no ``/dev/shm`` name at any time) handed to the workers over the pipe,
 so the kernel frees it with the last process that maps it: nothing can be left behind by
@@ -29,10 +31,11 @@ whole batch. ``close()`` asks every worker to close, waits up to 2 s, then termi
 kills) the rest; a finalizer does the same at exit when ``close()`` was never called. A worker
 that hangs without dying is not detected: the parent waits for it.
 
-Start method: ``fork`` while the parent runs no other Python thread (workers inherit the
+Start method: ``fork`` while the parent runs no other Python thread and has not loaded an
+OpenGL backend (workers inherit the
 imported modules: 16 perseverance envs in 2 workers are ready in 0.38 s, 2 envs in 0.1 s),
 else ``forkserver`` with this module preloaded, because forking a threaded parent (a ROS
-node, Ray) can deadlock a child on a lock another thread held; the fork server pays the
+node, Ray, a renderer's native threads) can deadlock a child on a lock another thread held; the fork server pays the
 imports once (+0.6 s), then starts workers as fast as fork. ``spawn`` (1.1 to 1.7 s here)
 only where neither exists. Measured on 2 cores; ``start_method=`` overrides the choice. As
 with any ``multiprocessing`` code, a script that may start workers without fork needs the
@@ -45,6 +48,7 @@ import mmap
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import traceback
 import weakref
@@ -69,7 +73,8 @@ def _plan(num_envs: int, layout: Layout) -> tuple[list[tuple], int]:
                                ("obs", np.float32, (n, layout.obs_size)),
                                ("info", np.float64, (n, len(layout.info_keys))),
                                ("rewards", np.float64, (n,)),
-                               ("terminated", np.bool_, (n,)), ("truncated", np.bool_, (n,))]:
+                               ("terminated", np.bool_, (n,)), ("truncated", np.bool_, (n,)),
+                               ("images", np.uint8, (n, layout.image_size))]:
         size = -(-size // ALIGN) * ALIGN
         arrays.append((name, np.dtype(dtype), shape, size))
         size += int(np.prod(shape)) * np.dtype(dtype).itemsize
@@ -80,9 +85,9 @@ def carve(block: mmap.mmap, num_envs: int, layout: Layout) -> tuple[Buffers, np.
     """The batch :class:`Buffers` and the (num_envs, action_dim) actions, as views of ``block``."""
     views = {name: np.frombuffer(block, dtype, int(np.prod(shape)), offset).reshape(shape)
              for name, dtype, shape, offset in _plan(num_envs, layout)[0]}
-    out = Buffers(views["obs"], obs_views(views["obs"], layout.observation_space),
+    out = Buffers(views["obs"], obs_views(views["obs"], layout.observation_space, views["images"]),
                   views["rewards"], views["terminated"], views["truncated"], views["info"],
-                  tuple(layout.info_keys))
+                  tuple(layout.info_keys), views["images"])
     return out, views["actions"]
 
 
@@ -114,10 +119,11 @@ class _Worker:
         """Reply to commands until ``close``; raises EOFError when the parent is gone."""
         self.conn.send((self.layout, True))
         handlers = {"step": self.step, "reset": self.reset, "robot_states": self.robot_states,
-                    "attach": self.attach}
+                    "attach": self.attach, "views": self.views}
         while True:
             command, data = self.conn.recv()
             if command == "close":
+                self.piece.close()
                 self.conn.send((None, True))
                 return
             if command not in handlers:
@@ -133,6 +139,9 @@ class _Worker:
 
     def robot_states(self, _) -> list[dict[str, Any]]:
         return self.piece.robot_states()
+
+    def views(self, size: tuple[int, int]) -> list[np.ndarray]:
+        return self.piece.views(*size)
 
     def attach(self, num_envs: int) -> None:
         """Map the shared block (its fd follows the command) and take this slice's rows."""
@@ -168,10 +177,16 @@ def _map(fd: int, size: int) -> mmap.mmap:
 
 
 # --------------------------------------------------------------------------- parent side
+def _gl_started() -> bool:
+    """True once this process has loaded an OpenGL backend (a renderer was made): its native
+    threads (llvmpipe's) do not survive ``fork``, so a forked child that renders would hang."""
+    return any(name in sys.modules for name in ("mujoco.egl", "mujoco.osmesa", "mujoco.glfw"))
+
+
 def _context(start_method: str | None):
     methods = mp.get_all_start_methods()
     if start_method is None:
-        if "fork" in methods and threading.active_count() == 1:
+        if "fork" in methods and threading.active_count() == 1 and not _gl_started():
             start_method = "fork"
         else:
             start_method = "forkserver" if "forkserver" in methods else "spawn"
@@ -350,6 +365,10 @@ class ProcessBackend(Backend):
     def _robot_states(self) -> list[dict[str, Any]]:
         self._send("robot_states")
         return [state for states in self._receive("robot_states") for state in states]
+
+    def _views(self, width: int, height: int) -> list[np.ndarray]:
+        self._send("views", [(width, height)] * len(self._conns))
+        return [frame for frames in self._receive("views") for frame in frames]
 
     def _close(self) -> None:
         self._finalizer()  # runs _shutdown once (also at interpreter exit if never called)

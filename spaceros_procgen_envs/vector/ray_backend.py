@@ -160,6 +160,9 @@ class SliceActor:
     def robot_states(self) -> list[dict[str, Any]]:
         return self.slice.robot_states()
 
+    def views(self, width: int, height: int) -> list[np.ndarray]:
+        return self.slice.views(width, height)
+
 
 class RayBackend(Backend):
     """Ray actors, each owning a contiguous slice of the batch.
@@ -301,6 +304,18 @@ class RayBackend(Backend):
                 result = self._ray.get(self.actors[index].robot_states.remote())
             states.extend(result)
         return states
+
+    def _views(self, width: int, height: int) -> list[np.ndarray]:
+        results = self._gather([actor.views.remote(width, height) for actor in self.actors],
+                               "render")
+        frames = []
+        for index, result in enumerate(results):
+            if result is None:  # the actor died: restart it, then draw its fresh envs
+                start, stop = self.ranges[index]
+                self.out.view(start, stop).write(self._restart(index))
+                result = self._ray.get(self.actors[index].views.remote(width, height))
+            frames.extend(result)
+        return frames
 
     def _close(self) -> None:
         for actor in self.actors:

@@ -62,6 +62,7 @@ class DebrisCaptureTask(ManipulationTask):
     PLATFORM = "spacecraft"
     OBJECT = "debris"
     SPAWN_SITE = "capture_zone"
+    WORK_OFFSET = (0.6, 0.0, 0.3)  # the debris tumbles in front of and above the arm
     REACH_SCALE_M = 0.1  # tanh scale of the reach term
     DRIFT_MPS = (0.01, 0.03)  # initial speed ~ U(lo, hi) in orbit, m/s
     TUMBLE_RADPS = (0.1, 0.3)  # initial spin rate ~ U(lo, hi) in orbit, rad/s
