@@ -16,6 +16,7 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .domains import list_domains
 from .errors import ProcgenError, unknown_name
@@ -79,6 +80,17 @@ def task_name(text: str) -> str:
         return get_task(text).name + (VISUAL_SUFFIX if is_visual(text) else "")
     except ProcgenError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def video_path(text: str) -> Path:
+    """An ``.mp4`` path whose directory exists (``--video``)."""
+    path = Path(text)
+    if path.suffix.lower() != ".mp4":
+        raise argparse.ArgumentTypeError(f"expected a path ending in .mp4, got {text!r}")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"directory '{path.parent}' of {text!r} does not exist; "
+                                         "create it first")
+    return path
 
 
 def domain_name(text: str) -> str:

@@ -265,7 +265,10 @@ class VideoWriter:
             str(self.path), format="FFMPEG", mode="I", fps=self.fps, codec="libx264",
             quality=self.quality, pixelformat="yuv420p", macro_block_size=2,
             ffmpeg_log_level="error",
-            output_params=["-movflags", "+faststart"])  # index first: plays while downloading
+            # index first (plays while downloading); each frame encoded as it comes, without
+            # look-ahead, so the simulation's CPU is shared evenly and close() is immediate
+            output_params=["-movflags", "+faststart", "-preset", "veryfast",
+                           "-tune", "zerolatency"])
 
     def close(self) -> int:
         """Finish the file (waits for ffmpeg); idempotent.
@@ -285,3 +288,45 @@ class VideoWriter:
 
     def __exit__(self, *exc_info) -> None:
         self.close()  # also on an exception: the frames so far make a playable video
+
+
+def tile_size(num_envs: int, max_width: int = 1296) -> tuple[int, int]:
+    """(width, height) of each env's 4:3 tile so the grid is about ``max_width`` wide at most:
+    320 x 240 up to 4 columns (16 envs), smaller beyond, never under 160 x 120."""
+    cols = grid_shape(num_envs)[1]
+    width = max(160, min(320, max_width // cols // 8 * 8))  # a multiple of 8: even height
+    return width, width * 3 // 4
+
+
+class BatchRecorder:
+    """Films every env of a vector env into one mp4, one tiled frame per :meth:`capture`.
+
+    Args:
+        vec: a ``SpaceRosVectorEnv`` made with ``render_mode="rgb_array"`` (any backend: each
+            env is drawn where it lives).
+        video: where the frames go (a :class:`VideoWriter`, or an ``.mp4`` path to open one
+            at 25 fps: capture every second agent step for real time).
+        labels: one caption per env (default ``env i``).
+    """
+
+    def __init__(self, vec, video: VideoWriter | str | Path,
+                 labels: Sequence[str] | None = None):
+        if getattr(vec, "render_mode", None) != "rgb_array":
+            raise ValueError('BatchRecorder needs a vector env made with render_mode="rgb_array"')
+        self.vec = vec
+        self.labels = list(labels) if labels is not None else \
+            [f"env {i}" for i in range(vec.num_envs)]
+        _check_labels(self.labels, vec.num_envs)
+        self.writer = video if isinstance(video, VideoWriter) else VideoWriter(video)
+
+    @property
+    def frames_written(self) -> int:
+        return self.writer.frames_written
+
+    def capture(self) -> None:
+        """Render every env now and append the tiled frame."""
+        self.writer.append(tile(self.vec.render(), self.labels))
+
+    def close(self) -> int:
+        """Finish the file; returns the number of frames written."""
+        return self.writer.close()

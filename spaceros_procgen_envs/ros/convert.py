@@ -32,7 +32,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped, TransformStamped, Twist
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, UInt8MultiArray
 
 NS_PER_S = 1_000_000_000
@@ -265,4 +265,21 @@ def image_msg(pixels: np.ndarray, stamp_ns: int, frame_id: str) -> Image:
     msg.header.frame_id = frame_id
     time_msg(stamp_ns, msg.header.stamp)
     msg.data = arr.tobytes()
+    return msg
+
+
+def camera_info_msg(width: int, height: int, fovy_deg: float, stamp_ns: int,
+                    frame_id: str) -> CameraInfo:
+    """``sensor_msgs/CameraInfo`` of a MuJoCo camera: an ideal pinhole (no distortion) with
+    square pixels, vertical field of view ``fovy_deg`` and the principal point at the image
+    centre (pixel centres at integer coordinates, as ROS and OpenCV count them)."""
+    focal = (height / 2.0) / np.tan(np.radians(fovy_deg) / 2.0)
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    msg = CameraInfo(width=int(width), height=int(height), distortion_model="plumb_bob")
+    msg.d = [0.0] * 5
+    msg.k = [focal, 0.0, cx, 0.0, focal, cy, 0.0, 0.0, 1.0]
+    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    msg.p = [focal, 0.0, cx, 0.0, 0.0, focal, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    msg.header.frame_id = frame_id
+    time_msg(stamp_ns, msg.header.stamp)
     return msg

@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 
 from ..cli import (backend_name, check_task_domain, make_parser, non_negative_float, positive_float,
-                   positive_int)
+                   positive_int, video_path)
 from ..errors import ProcgenError
+from ..sim.cameras import DEFAULT_RESOLUTION
 from ..registry import get_task, list_tasks
 from ..vector.backends import BACKENDS
 from . import require_rclpy
@@ -70,6 +71,14 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
                              "envs/robot/cmd_vel, instead of in real time")
     parser.add_argument("--realtime_factor", type=positive_float, default=1.0,
                         help="sim seconds per wall second in real-time mode (50 Hz x this)")
+    parser.add_argument("--video", type=video_path, default=None, metavar="PATH.mp4",
+                        help="film every env, tiled in a labelled grid, into this mp4 (10 fps of "
+                             "sim time; drawing the frames slows the run)")
+    parser.add_argument("--camera_rate", type=positive_float, default=10.0, metavar="HZ",
+                        help="camera topics' rate for <task>_visual tasks (at most 50)")
+    parser.add_argument("--camera_resolution", type=positive_int, nargs=2, default=None,
+                        metavar=("W", "H"),
+                        help="camera image size for <task>_visual tasks (default 128 128)")
     if connect:
         parser.add_argument("--connect", action="store_true",
                             help="drive a running run_spaceros.py (same ROS_DOMAIN_ID and "
@@ -85,6 +94,12 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
     user, ros = split_ros_args(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(user)
     check_task_domain(parser, args)
+    if getattr(args, "connect", False) and args.video:
+        parser.error("argument --video: the envs are drawn where they run; with --connect they "
+                     "run in run_spaceros.py: give it --video instead")
+    if args.camera_resolution and not all(8 <= v <= 2048 for v in args.camera_resolution):
+        parser.error(f"argument --camera_resolution: expected W H in 8..2048, got "
+                     f"{' '.join(map(str, args.camera_resolution))}")
     if get_task(args.task).multi_agent:
         parser.error(f"argument --task: '{args.task}' has several robots and runs through "
                      f"PettingZoo only (spaceros_procgen_envs.parallel_env('{args.task}')); the "
@@ -101,9 +116,12 @@ def node_cfg(args: argparse.Namespace):
     """The :class:`~.node.NodeCfg` the flags describe."""
     from .node import NodeCfg
 
+    width, height = args.camera_resolution or DEFAULT_RESOLUTION
     return NodeCfg(task=args.task, num_envs=args.num_envs, seed=args.seed,
                    domain=args.domain or "", backend=args.backend,
-                   realtime_factor=args.realtime_factor, lockstep=args.lockstep)
+                   realtime_factor=args.realtime_factor, lockstep=args.lockstep,
+                   camera_rate_hz=args.camera_rate, camera_width=width, camera_height=height,
+                   video=str(args.video or ""))
 
 
 def make_executor(context=None):

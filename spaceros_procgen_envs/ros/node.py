@@ -18,6 +18,10 @@ topic / service                       type                          QoS        w
 ``env{i}/robot/joint_states``         sensor_msgs/JointState        R V (10)   out: step, reset
 ``env{i}/robot/pose``                 geometry_msgs/PoseStamped     R V (10)   out: step, reset
 ``env{i}/robot/ee_pose``              geometry_msgs/PoseStamped     R V (10)   out (manipulators)
+``env{i}/robot/camera_<c>/image_raw``  sensor_msgs/Image (rgb8)      R V (2)    out: _visual tasks
+``.../camera_<c>/depth/image_raw``     sensor_msgs/Image (32FC1, m)  R V (2)    out: _visual tasks
+``.../camera_<c>/camera_info``         sensor_msgs/CameraInfo        R V (2)    out: with each image
+``.../camera_<c>/depth/camera_info``   sensor_msgs/CameraInfo        R V (2)    out: with each depth
 ``envs/reward``                       std_msgs/Float32MultiArray    R V (100)  out: every step
 ``envs/terminated``, ``truncated``    std_msgs/UInt8MultiArray      R V (100)  out: every step
 ``envs/observation``                  std_msgs/Float32MultiArray    R V (100)  out: step, reset
@@ -38,6 +42,12 @@ prefix (``joint1``, ``finger_left``, ``wheel_fl``); poses are in frame ``world``
 sim time (step x 20 ms, never reset).
 After an episode ends, the env's next step is its reset (reward 0, flags false), as in the
 Python API (NEXT_STEP autoreset).
+
+Cameras (``<task>_visual``, e.g. ``perseverance_visual``): every camera of every env at
+``camera_rate_hz`` (every ``round(50 / camera_rate_hz)``-th step, stamped with that step's sim
+time), at ``camera_width`` x ``camera_height``; ``envs/observation`` keeps the state only.
+``video``: a path; every fifth step (10 fps of sim time) every env is drawn and the tiled
+grid appended to that mp4 (see :mod:`spaceros_procgen_envs.video`).
 
 Modes: real time (default) steps every env at 50 Hz x ``realtime_factor`` in a thread of
 its own; ``lockstep`` steps every env exactly once per accepted message on ``envs/action``,
@@ -69,14 +79,16 @@ from std_msgs.msg import Bool, Float32MultiArray, String
 from std_srvs.srv import Empty
 
 from ..errors import ProcgenError
-from ..registry import get_task
+from ..registry import VISUAL_SUFFIX, get_task, is_visual
+from ..sim.cameras import DEFAULT_RESOLUTION
 from ..vector.backends import BACKENDS
 from ..vector.env import SpaceRosVectorEnv
 from .commands import CommandTable, check_env_index
 from .convert import (NS_PER_S, RejectedMessage, clock_msg, joint_names, transform_msg,
                       twist_map, twist_to_array)
-from .topics import (CMD_QOS, INFO_QOS, STATE_QOS, STEP_QOS, BatchOutputs, EnvOutputs,
-                     task_robot)
+from ..video import BatchRecorder, VideoWriter, tile_size
+from .topics import (CMD_QOS, INFO_QOS, STATE_QOS, STEP_QOS, BatchOutputs, CameraOutputs,
+                     EnvOutputs, is_camera_key, task_robot)
 
 try:  # /tf only where tf2_msgs exists (not among the PyPI wheels)
     from tf2_msgs.msg import TFMessage
@@ -87,6 +99,8 @@ NODE_NAME = "spaceros_procgen_envs"
 INFO_PERIOD_S = 0.5
 MAX_LAG_S = 0.1  # real time: further behind than this, the schedule restarts instead of bursting
 MIN_YIELD_S = 2e-4  # real time: the stepping thread sleeps at least this long between steps
+VIDEO_EVERY = 5  # steps per video frame: 10 fps of sim time (16 shadowed frames cost ~0.7 s)
+VIDEO_FPS = 10
 
 
 class NodeParameterError(ProcgenError, ValueError):
@@ -105,6 +119,9 @@ class NodeCfg:
         backend: vector-env backend (``sync``, ``thread``, ...).
         realtime_factor: sim seconds per wall second in real-time mode (changeable live).
         lockstep: one step per message on ``envs/action`` / ``envs/robot/cmd_vel``.
+        camera_rate_hz: camera topics' rate (``_visual`` tasks), at most the 50 Hz step rate.
+        camera_width, camera_height: camera image size in pixels (``_visual`` tasks).
+        video: mp4 path to film every env into (tiled), "" for none.
     """
 
     task: str = "perseverance"
@@ -114,6 +131,10 @@ class NodeCfg:
     backend: str = "thread"
     realtime_factor: float = 1.0
     lockstep: bool = False
+    camera_rate_hz: float = 10.0
+    camera_width: int = DEFAULT_RESOLUTION[0]
+    camera_height: int = DEFAULT_RESOLUTION[1]
+    video: str = ""
 
     def checked(self) -> NodeCfg:
         """This cfg with the task's bare name, or :class:`NodeParameterError`."""
@@ -122,7 +143,13 @@ class NodeCfg:
             ("seed", self.seed >= 0, "an integer >= 0"),
             ("backend", self.backend in BACKENDS, f"one of {', '.join(BACKENDS)}"),
             ("realtime_factor", np.isfinite(self.realtime_factor) and self.realtime_factor > 0,
-             "a number > 0")) if not ok]
+             "a number > 0"),
+            ("camera_rate_hz", np.isfinite(self.camera_rate_hz) and self.camera_rate_hz > 0,
+             "a number > 0"),
+            ("camera_width", 8 <= self.camera_width <= 2048, "an integer 8..2048"),
+            ("camera_height", 8 <= self.camera_height <= 2048, "an integer 8..2048"),
+            ("video", self.video == "" or self.video.endswith(".mp4"), "a path ending in .mp4"),
+        ) if not ok]
         if bad:
             name, want = bad[0]
             raise NodeParameterError(f"parameter {name}: expected {want}, got "
@@ -132,7 +159,7 @@ class NodeCfg:
             raise NodeParameterError(f"parameter task: '{spec.name}' has several robots "
                                      "(PettingZoo only); the node runs single-robot tasks")
         spec.resolve_domain(self.domain or None)
-        return replace(self, task=spec.name)
+        return replace(self, task=spec.name + (VISUAL_SUFFIX if is_visual(self.task) else ""))
 
 
 class SpaceRosNode(rclpy.node.Node):
@@ -152,11 +179,16 @@ class SpaceRosNode(rclpy.node.Node):
     def __init__(self, cfg: NodeCfg | None = None, node_name: str = NODE_NAME,
                  progress: bool | None = None, **node_kwargs):
         self.vec, self._loop, self._stop = None, None, threading.Event()  # for destroy_node
+        self.video = None
         super().__init__(node_name, **node_kwargs)
         self.cfg = self._declare_parameters(cfg or NodeCfg()).checked()
         c = self.cfg
+        writer = VideoWriter(c.video, fps=VIDEO_FPS) if c.video else None  # bad path: fail now
         self.vec = SpaceRosVectorEnv(c.num_envs, c.task, c.seed, c.domain or None, c.backend,
-                                     copy=False, progress=progress)
+                                     copy=False, progress=progress,
+                                     camera_resolution=(c.camera_width, c.camera_height),
+                                     render_mode="rgb_array" if c.video else None,
+                                     render_size=tile_size(c.num_envs))
         self.spec, self.num_envs = get_task(c.task), c.num_envs
         self._robot = task_robot(self.vec, c.task, c.domain or None)
         self._dt_ns = int(round(self.vec.dt * NS_PER_S))
@@ -168,7 +200,11 @@ class SpaceRosNode(rclpy.node.Node):
         self._create_outputs()
         self._create_inputs()
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.video = None if writer is None else BatchRecorder(
+            self.vec, writer, labels=[f"env {i}  seed {c.seed + i}" for i in range(c.num_envs)])
         self.vec.reset(seed=c.seed)
+        if self.video is not None:
+            self.video.capture()
         self._publish_info()
         self.create_timer(INFO_PERIOD_S, self._publish_info)
         self._loop = None if c.lockstep else threading.Thread(
@@ -197,6 +233,9 @@ class SpaceRosNode(rclpy.node.Node):
             self.create_publisher(TFMessage, "/tf", STEP_QOS)
         self._info_pub = self.create_publisher(String, "envs/info", INFO_QOS)
         self._batch = BatchOutputs(self)
+        self._cameras = [[CameraOutputs(self, i, name, fovy) for name, fovy in self.vec.cameras.items()]
+                         for i in range(self.num_envs)]
+        self._camera_every = max(1, round(1.0 / (self.cfg.camera_rate_hz * self.vec.dt)))
 
     def _create_inputs(self) -> None:
         sub, gripper = self.create_subscription, self.commands.has_gripper
@@ -291,6 +330,15 @@ class SpaceRosNode(rclpy.node.Node):
             self._batch.publish_step(rewards, terminated, truncated)
             self._batch.publish_observation(obs)
             self._publish_state_locked(range(self.num_envs), stamp)
+            if self.vec.cameras and self.steps % self._camera_every == 0:
+                self._publish_cameras_locked(obs, stamp)
+            if self.video is not None and self.steps % VIDEO_EVERY == 0:
+                self.video.capture()
+
+    def _publish_cameras_locked(self, obs: dict[str, np.ndarray], stamp: int) -> None:
+        for i, outputs in enumerate(self._cameras):
+            for name, out in zip(self.vec.cameras, outputs):
+                out.publish(stamp, obs[f"camera_{name}_rgb"][i], obs[f"camera_{name}_depth"][i])
 
     def reset_envs(self, envs=None) -> None:
         """Reset every env (``envs=None``) or the listed env indices, and publish their state.
@@ -360,7 +408,11 @@ class SpaceRosNode(rclpy.node.Node):
                 "robot_kind": self.spec.robot_kind, "action_names": list(self.spec.action_names),
                 "action_dim": self.spec.action_dim, "dt_s": self.vec.dt,
                 "observation_layout": [[key, int(np.prod(space.shape))] for key, space
-                                       in self.vec.single_observation_space.items()],
+                                       in self.vec.single_observation_space.items()
+                                       if not is_camera_key(key)],
+                "cameras": list(self.vec.cameras),
+                "camera_rate_hz": 1.0 / (self._camera_every * self.vec.dt),
+                "video_frames": None if self.video is None else self.video.frames_written,
                 "step": steps, "env_steps": steps * self.num_envs,
                 "sim_time_s": steps * self._dt_ns / NS_PER_S,
                 "episodes": self.episodes.tolist(), "episodes_total": int(self.episodes.sum()),
@@ -383,5 +435,9 @@ class SpaceRosNode(rclpy.node.Node):
         self.stop()
         if self.vec is not None:
             with self._sim_lock:
+                if self.video is not None:
+                    frames = self.video.close()
+                    self.get_logger().info(f"video: {frames} frames of {self.num_envs} envs "
+                                           f"in {self.cfg.video}")
                 self.vec.close()
         super().destroy_node()

@@ -10,18 +10,19 @@ import numpy as np
 import rclpy.node
 from geometry_msgs.msg import PoseStamped
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import JointState
+from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Float32, Float32MultiArray, UInt8MultiArray
 
 from ..errors import ProcgenError
 from ..registry import get_task
-from .convert import array_msg, flags_msg, joint_state_msg, pose_msg
+from .convert import array_msg, camera_info_msg, flags_msg, image_msg, joint_state_msg, pose_msg
 
 CMD_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 STEP_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 STATE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                       durability=DurabilityPolicy.TRANSIENT_LOCAL)
+IMAGE_QOS = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)  # keep the newest only
 
 
 class EnvOutputs:
@@ -66,6 +67,34 @@ class EnvOutputs:
                                           msg=self.ee_msg))
 
 
+class CameraOutputs:
+    """One env camera's topics: ``env{i}/robot/camera_<name>/image_raw`` (rgb8),
+    ``.../depth/image_raw`` (32FC1, metres) and ``camera_info`` beside each (same intrinsics:
+    depth is registered to the colour image). Built only while subscribed.
+
+    Frame ``env{i}/camera_<name>_optical_frame``: MuJoCo's camera frame looks along -z with +y
+    up; the image rows run top-down, as ROS expects.
+    """
+
+    def __init__(self, node: rclpy.node.Node, i: int, name: str, fovy_deg: float):
+        base, pub = f"env{i}/robot/camera_{name}", node.create_publisher
+        self.image = pub(Image, f"{base}/image_raw", IMAGE_QOS)
+        self.depth = pub(Image, f"{base}/depth/image_raw", IMAGE_QOS)
+        self.info = pub(CameraInfo, f"{base}/camera_info", IMAGE_QOS)
+        self.depth_info = pub(CameraInfo, f"{base}/depth/camera_info", IMAGE_QOS)
+        self.frame_id, self.fovy_deg = f"env{i}/camera_{name}_optical_frame", fovy_deg
+
+    def publish(self, stamp: int, rgb: np.ndarray, depth: np.ndarray) -> None:
+        if self.image.get_subscription_count():
+            self.image.publish(image_msg(rgb, stamp, self.frame_id))
+        if self.depth.get_subscription_count():
+            self.depth.publish(image_msg(depth, stamp, self.frame_id))
+        for pub in (self.info, self.depth_info):
+            if pub.get_subscription_count():
+                height, width = depth.shape
+                pub.publish(camera_info_msg(width, height, self.fovy_deg, stamp, self.frame_id))
+
+
 class BatchOutputs:
     """The ``envs/...`` outputs: every env's reward, flags and observation in one message each
     (built only while subscribed, like :class:`EnvOutputs`)."""
@@ -87,11 +116,18 @@ class BatchOutputs:
             self.truncated.publish(flags_msg(truncated))
 
     def publish_observation(self, obs: dict[str, np.ndarray]) -> None:
-        """Every env's observation keys flattened and concatenated: (num_envs, D) rows."""
+        """Every env's state keys (not the camera images, which have topics of their own)
+        flattened and concatenated: (num_envs, D) rows."""
         if self.observation.get_subscription_count():
-            num_envs = len(next(iter(obs.values())))
-            flat = np.concatenate([value.reshape(num_envs, -1) for value in obs.values()], axis=1)
+            state = [value for key, value in obs.items() if not is_camera_key(key)]
+            num_envs = len(state[0])
+            flat = np.concatenate([value.reshape(num_envs, -1) for value in state], axis=1)
             self.observation.publish(array_msg(flat, ("env", "observation")))
+
+
+def is_camera_key(key: str) -> bool:
+    """True for the image observations of a ``_visual`` task (``camera_<name>_rgb|depth``)."""
+    return key.startswith("camera_") and key.endswith(("_rgb", "_depth"))
 
 
 def task_robot(vec, task: str, domain: str | None):

@@ -164,10 +164,10 @@ class SimEnv:
         """:meth:`view`, called in the render thread."""
         camera = cams.follow_camera(self.model, self.task.robot.base_pose(self.model, self.data)[0],
                                     self.task.view_distance_m())
-        return self._renderer(samples=4).view(self.data, camera, width, height)
+        return self._renderer(for_people=True).view(self.data, camera, width, height)
 
-    def _renderer(self, samples: int = 0) -> cams.EnvRenderer:
-        return self.render_thread.renderer(id(self), self.model, samples)
+    def _renderer(self, for_people: bool = False) -> cams.EnvRenderer:
+        return self.render_thread.renderer(id(self), self.model, for_people)
 
     def close(self) -> None:
         """Free the rendering resources this env made for itself (a batch frees its own)."""

@@ -89,8 +89,9 @@ class Task:
         return {}
 
     def view_distance_m(self) -> float:
-        """How far the camera of :meth:`SimEnv.view` (videos) stands from the robot."""
-        return 4.0
+        """How far the camera of :meth:`SimEnv.view` (videos) stands from the robot: the
+        robot and a good piece of its world."""
+        return {"rover": 7.0, "multicopter": 5.0}.get(self.robot.kind, 4.0)
 
     # --- shared machinery ----------------------------------------------------------------
     def add_cameras(self, spec: mujoco.MjSpec) -> list[str]:

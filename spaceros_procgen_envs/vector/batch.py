@@ -74,10 +74,13 @@ class Layout:
     info_keys: tuple[str, ...]
     action_dim: int
     dt: float  # s of sim time per agent step
+    cameras: tuple[tuple[str, float], ...] = ()  # (name, vertical field of view deg) in order
 
     @classmethod
     def of(cls, env: SimEnv) -> Layout:
-        return cls(env.observation_space, env.info_keys, env.action_dim, env.dt)
+        cameras = () if env.cameras is None else tuple(zip(env.cameras.names,
+                                                           env.cameras.fovy_deg))
+        return cls(env.observation_space, env.info_keys, env.action_dim, env.dt, cameras)
 
     @property
     def obs_size(self) -> int:

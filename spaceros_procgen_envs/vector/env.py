@@ -111,6 +111,8 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.dt = layout.dt
+        self.cameras = dict(layout.cameras)  # name -> vertical field of view, deg (_visual)
+        self.camera_resolution = camera_resolution if self.cameras else None
         self._copy = copy
         self._out = self._backend.out
         self._bool_info = {"is_success", "diverged"}
