@@ -4,7 +4,8 @@
         task:=sample_collection num_envs:=4 agent:=random
 
 Arguments (node parameters; see ``spaceros_procgen_envs.ros.node.NodeCfg``):
-task, num_envs, seed, domain ('' = the task's own), backend, realtime_factor, lockstep;
+task, num_envs, seed, domain ('' = the task's own), backend, realtime_factor, lockstep,
+camera_rate_hz, camera_width, camera_height (``<task>_visual`` tasks), video (an mp4 path);
 plus agent: random | zero | none. The agent runs ``agent_<agent>.py --connect``, so it drives the
 launched node over envs/action exactly like any other ROS program. A parameters file such as
 config/spaceros_procgen_envs.yaml works with ``ros2 run ... run_spaceros.py --ros-args
@@ -22,7 +23,8 @@ PACKAGE = "spaceros_procgen_envs"
 
 # name -> (default, type, description); each is a parameter the node declares.
 NODE_ARGUMENTS = {
-    "task": ("perseverance", str, "registered task name (list_envs.py lists them)"),
+    "task": ("perseverance", str, "registered task name (list_envs.py lists them); "
+                                  "<task>_visual adds camera topics"),
     "num_envs": ("1", int, "number of parallel environments (env i gets seed + i)"),
     "seed": ("42", int, "base seed of the procedural worlds"),
     "domain": ("", str, "moon, mars, earth, asteroid or orbit; empty: the task's own"),
@@ -30,6 +32,10 @@ NODE_ARGUMENTS = {
     "realtime_factor": ("1.0", float, "sim seconds per wall second in real-time mode"),
     "lockstep": ("false", bool, "step every env once per envs/action or envs/robot/cmd_vel "
                                 "message instead of in real time"),
+    "camera_rate_hz": ("10.0", float, "camera topics' rate of <task>_visual tasks (<= 50)"),
+    "camera_width": ("128", int, "camera image width of <task>_visual tasks, pixels"),
+    "camera_height": ("128", int, "camera image height of <task>_visual tasks, pixels"),
+    "video": ("", str, "film every env, tiled, into this mp4; empty: no video"),
 }
 AGENTS = ("random", "zero")
 

@@ -8,6 +8,10 @@ Next to every backend it measures, on the same machine in the same run:
 
 Every figure is the median of ``--repeats`` timed runs after a warm-up. RSS per env is
 measured in a fresh interpreter (the memory a batch adds, divided by its size).
+
+``--cameras`` adds, per task: the camera frames one env renders per second at 128 x 128 and
+640 x 480 (one render thread, RGB and depth from one draw), and the env-steps/s of the
+``<task>_visual`` batch beside the same batch without cameras (thread backend, the largest N).
 """
 
 from __future__ import annotations
@@ -148,6 +152,48 @@ def run(tasks: Sequence[str], sizes: Sequence[int], backends: Sequence[str], ste
     return result
 
 
+def camera_frames_per_s(task: str, resolution: tuple[int, int], renders: int) -> float:
+    """Camera frames (RGB + depth of one camera) one env renders per second, median of 3."""
+    from .assets.pipeline import generate_assets
+    from .sim.core import SimEnv
+
+    assets, _ = generate_assets(task, 1, 0, None, workers=1, progress=False)
+    env = SimEnv(f"{task}_visual", assets[0], 0, camera_resolution=resolution)
+    env.reset(seed=0)
+    width, height = resolution
+    cameras = len(env.cameras.ids)
+    obs = np.zeros(env.state_size + cameras * width * height, np.float32)
+    images = np.zeros(cameras * width * height * 3, np.uint8)
+    env.render_async(obs, images).result()  # warm-up: the GL context and the model's GPU copy
+    rates = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(renders):
+            env.render_async(obs, images).result()
+        rates.append(cameras * renders / (time.perf_counter() - start))
+    env.close()
+    return statistics.median(rates)
+
+
+def measure_cameras(result: dict, tasks: Sequence[str], num_envs: int, steps: int,
+                    repeats: int) -> None:
+    """Fill ``result["cameras"]``: rendering rates and the _visual batch against the plain one."""
+    rows = result.setdefault("cameras", [])
+    for task in dict.fromkeys(name.removesuffix("_visual") for name in tasks):
+        row = {"task": task, "num_envs": num_envs,
+               "frames_per_s_128x128": camera_frames_per_s(task, (128, 128), 20),
+               "frames_per_s_640x480": camera_frames_per_s(task, (640, 480), 5)}
+        for name, key in ((task, "plain_env_steps_per_s"),
+                          (f"{task}_visual", "visual_env_steps_per_s")):
+            env = gym.make_vec(f"spaceros/{name}", num_envs=num_envs, backend="thread",
+                               vectorization_mode="vector_entry_point", copy=False,
+                               progress=False)
+            row[key] = time_steps(env, random_actions(env, steps), repeats)[0]
+            env.close()
+            _progress(f"{name} N={num_envs} thread", row[key])
+        rows.append(row)
+
+
 def _progress(what: str, rate: float) -> None:
     print(f"  {what:45s} {rate:9.1f} env-steps/s", file=sys.stderr)
 
@@ -177,6 +223,14 @@ def markdown(result: dict) -> str:
         lines.append(f"ROS lockstep, {task}: " + ", ".join(
             f"N={n} {v:.0f} ({_ratio(v, python.get(n))} x Python API)" for n, v in by_size.items())
             + f" env-steps/s; real time: {result['ros_realtime_hz'].get(task, 0):.1f} Hz")
+    if result.get("cameras"):
+        lines += ["", "| task | camera frames/s per env, 128x128 | 640x480 | envs | env-steps/s, "
+                  "no cameras | with cameras | ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for row in result["cameras"]:
+            plain, visual = row["plain_env_steps_per_s"], row["visual_env_steps_per_s"]
+            lines.append(f"| {row['task']} | {row['frames_per_s_128x128']:.0f} | "
+                         f"{row['frames_per_s_640x480']:.1f} | {row['num_envs']} | {plain:.0f} | "
+                         f"{visual:.0f} | {_ratio(visual, plain)} |")
     return "\n".join(lines)
 
 
@@ -227,6 +281,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ros", action="store_true",
                         help="also measure over ROS 2: lockstep env-steps/s against the Python API, "
                              "and the real-time mode's achieved rate")
+    parser.add_argument("--cameras", action="store_true",
+                        help="also measure camera rendering (frames/s per env at 128x128 and "
+                             "640x480) and each task's _visual batch against the plain one at "
+                             "the largest --num_envs (thread backend)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 20 steps, 1 repeat, N=1 and 2")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
@@ -238,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                  with_async=not args.no_async)
     if args.ros:
         measure_ros(result, args.tasks, args.num_envs, args.steps, 2.0 if args.quick else 5.0)
+    if args.cameras:
+        measure_cameras(result, args.tasks, max(args.num_envs), max(10, args.steps // 4),
+                        args.repeats)
     print(markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

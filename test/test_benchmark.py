@@ -49,3 +49,17 @@ def test_ros_mode_measures_lockstep_and_real_time(tmp_path):
     assert all(v > 0 for v in result["ros_lockstep"]["perseverance"].values())
     assert 0 < result["ros_realtime_hz"]["perseverance"] < 60  # paced at 50 Hz, not flat out
     assert "ROS lockstep, perseverance" in proc.stdout
+
+
+def test_cameras_mode_measures_rendering_and_the_visual_batch(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--tasks", "ingenuity",
+                                     "--backends", "thread", "--no_async", "--cameras",
+                                     "--json", str(out)),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(out.read_text())["cameras"]
+    assert row["task"] == "ingenuity" and row["num_envs"] == 2
+    assert row["frames_per_s_128x128"] > row["frames_per_s_640x480"] > 0
+    assert row["plain_env_steps_per_s"] > 0 and row["visual_env_steps_per_s"] > 0
+    assert "| ingenuity | " in proc.stdout.split("camera frames/s per env")[1]

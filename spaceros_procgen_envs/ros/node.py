@@ -80,7 +80,6 @@ from std_srvs.srv import Empty
 
 from ..errors import ProcgenError
 from ..registry import VISUAL_SUFFIX, get_task, is_visual
-from ..sim.cameras import DEFAULT_RESOLUTION
 from ..vector.backends import BACKENDS
 from ..vector.env import SpaceRosVectorEnv
 from .commands import CommandTable, check_env_index
@@ -132,8 +131,8 @@ class NodeCfg:
     realtime_factor: float = 1.0
     lockstep: bool = False
     camera_rate_hz: float = 10.0
-    camera_width: int = DEFAULT_RESOLUTION[0]
-    camera_height: int = DEFAULT_RESOLUTION[1]
+    camera_width: int = 128  # = sim.cameras.DEFAULT_RESOLUTION (literals: the launch file's
+    camera_height: int = 128  # test reads these defaults from the source)
     video: str = ""
 
     def checked(self) -> NodeCfg:

@@ -146,10 +146,19 @@ def _add_chase_camera(spec: mujoco.MjSpec, kind: str, name: str, body: mujoco.Mj
 
 
 # --------------------------------------------------------------------------- rendering
+_contexts_made = 0  # GL contexts this process has made (see gl_started)
+
+
 def _gl_context_class():
     from mujoco.gl_context import GLContext  # honours MUJOCO_GL (egl / osmesa / glfw)
 
     return GLContext
+
+
+def gl_started() -> bool:
+    """True once this process has made a GL context here: the GL driver's native threads
+    (llvmpipe's) do not survive ``fork``, so a forked child that renders would hang."""
+    return _contexts_made > 0
 
 
 class RenderThread:
@@ -176,7 +185,9 @@ class RenderThread:
 
     def _call(self, fn, args):
         if self._context is None:
+            global _contexts_made
             self._context = _gl_context_class()(*self._size)
+            _contexts_made += 1
         self._context.make_current()
         return fn(*args)
 

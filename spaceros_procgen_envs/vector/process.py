@@ -48,7 +48,6 @@ import mmap
 import multiprocessing as mp
 import os
 import signal
-import sys
 import threading
 import traceback
 import weakref
@@ -58,6 +57,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ..sim.cameras import gl_started
 from .backends import Backend, RemoteTraceback, WorkerError
 from .batch import Buffers, EnvFactory, EnvSlice, Layout, obs_views, split
 
@@ -177,16 +177,10 @@ def _map(fd: int, size: int) -> mmap.mmap:
 
 
 # --------------------------------------------------------------------------- parent side
-def _gl_started() -> bool:
-    """True once this process has loaded an OpenGL backend (a renderer was made): its native
-    threads (llvmpipe's) do not survive ``fork``, so a forked child that renders would hang."""
-    return any(name in sys.modules for name in ("mujoco.egl", "mujoco.osmesa", "mujoco.glfw"))
-
-
 def _context(start_method: str | None):
     methods = mp.get_all_start_methods()
     if start_method is None:
-        if "fork" in methods and threading.active_count() == 1 and not _gl_started():
+        if "fork" in methods and threading.active_count() == 1 and not gl_started():
             start_method = "fork"
         else:
             start_method = "forkserver" if "forkserver" in methods else "spawn"
