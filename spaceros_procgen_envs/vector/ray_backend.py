@@ -142,6 +142,7 @@ class SliceActor:
     def __init__(self, factory: EnvFactory, start: int, stop: int, cache_dir: str | None):
         if cache_dir:
             os.environ[cache.ENV_VAR] = cache_dir
+        os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor (see process.py)
         self.slice = EnvSlice(factory.build(start, stop))
         self.layout = Layout.of(self.slice.envs[0])
         self.out = allocate(stop - start, self.layout.observation_space, self.layout.info_keys)

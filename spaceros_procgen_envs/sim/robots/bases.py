@@ -134,8 +134,9 @@ def _add_shelf(body: mujoco.MjsBody, prefix: str, mount, cfg: LanderCfg) -> None
     x0, x1 = w - 0.05, x + 0.12
     _box(body, f"{prefix}shelf", ((x1 - x0) / 2, (y1 - y0) / 2, 0.02),
          ((x0 + x1) / 2, (y0 + y1) / 2, z - 0.02), GREY)
+    # 2 mm behind the deck's front face: coplanar faces flicker in the sun's shadow map
     _box(body, f"{prefix}bracket", (0.025, (y1 - y0) / 2, (cfg.deck_height_m - z) / 2 + 0.02),
-         (w - 0.025, (y0 + y1) / 2, (cfg.deck_height_m + z) / 2 - 0.02), FOIL_GOLD)
+         (w - 0.027, (y0 + y1) / 2, (cfg.deck_height_m + z) / 2 - 0.02), FOIL_GOLD)
 
 
 def _add_bay(body: mujoco.MjsBody, prefix: str, centre, cfg: LanderCfg) -> str:
