@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from .cli import make_parser
 from .registry import TaskSpec, all_tasks
+from .sim.cameras import CAMERAS
 
 COLUMNS = ("id", "robot", "actions", "domain", "description")
 
@@ -35,8 +36,11 @@ def format_observations(spec: TaskSpec) -> str:
                 f"spaceros_procgen_envs.parallel_env({spec.name!r}); each agent acts with "
                 f"{', '.join(spec.action_names)}")
     keys = " ".join(f"{k}{list(shape)}" for k, shape in observation_keys(spec).items())
+    cameras = ", ".join(CAMERAS[spec.robot_kind])
     return f"{spec.gym_id}\n  actions:      {', '.join(spec.action_names)} (each in [-1, 1])" \
-           f"\n  observations: {keys}"
+           f"\n  observations: {keys}" \
+           f"\n  {spec.gym_id}_visual adds camera_<name>_rgb[H, W, 3] uint8 and " \
+           f"camera_<name>_depth[H, W] m for: {cameras}"
 
 
 def format_table(rows: list[dict[str, str]]) -> str:
@@ -69,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_table(rows))
         if not args.brief:
             print("\n" + "\n".join(format_observations(spec) for spec in specs))
-        print(f"\n{len(rows)} tasks. Run one: ./run.sh ros2 run spaceros_procgen_envs "
-              "agent_random.py --task <name> --num_envs 4")
+        print(f"\n{len(rows)} tasks (each single-robot one also as <name>_visual, with cameras). "
+              "Run one: ./run.sh ros2 run spaceros_procgen_envs agent_random.py --task <name> "
+              "--num_envs 4")
     else:
         print("no tasks match")
     return 0

@@ -331,7 +331,8 @@ class SpaceRosNode(rclpy.node.Node):
             self._publish_state_locked(range(self.num_envs), stamp)
             if self.vec.cameras and self.steps % self._camera_every == 0:
                 self._publish_cameras_locked(obs, stamp)
-            if self.video is not None and self.steps % VIDEO_EVERY == 0:
+            if self.video is not None and self.steps % VIDEO_EVERY == 0 \
+                    and not self._stop.is_set():  # stopping: no new frame, exit in time
                 self.video.capture()
 
     def _publish_cameras_locked(self, obs: dict[str, np.ndarray], stamp: int) -> None:

@@ -56,6 +56,9 @@ MOUNTS: dict[str, tuple[CameraMount, ...]] = {
     "manipulator": (CameraMount("wrist", camera="camera_wrist"),),
 }
 ROOT_BODY = {"rover": "chassis", "multicopter": "base", "manipulator": "base"}  # prefix-relative
+# The cameras of each robot kind in observation order (manipulation tasks add ``base``).
+CAMERAS = {"rover": ("scene", "front"), "multicopter": ("scene", "bottom"),
+           "manipulator": ("scene", "wrist", "base")}
 
 
 def check_resolution(resolution) -> tuple[int, int]:
