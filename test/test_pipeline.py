@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -156,3 +159,32 @@ def test_ctrl_c_stops_busy_workers_at_once(cache_root, monkeypatch):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert not list(cache_root.glob(".*" + cache.TEMP_SUFFIX))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start method")
+def test_abort_waits_for_the_pool_thread_that_reaps_a_worker(cache_root, monkeypatch):
+    """The pool's own thread reaps dead workers too; while it is slow to record an exit
+    code, waitpid in the caller fails (ECHILD), yet no worker is reported alive after _abort."""
+    real_waitpid, late = os.waitpid, []
+
+    def waitpid(pid, options):
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.1)  # the caller comes second to reap
+        reaped = real_waitpid(pid, options)
+        if reaped[0] and threading.current_thread() is not threading.main_thread() and not late:
+            late.append(pid)
+            time.sleep(0.6)  # the pool's thread reaped, then records the exit code late
+        return reaped
+
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"),
+                               initializer=pipeline._worker_init)
+    for _ in range(2):
+        pool.submit(time.sleep, 60)
+    workers = list(pool._processes.values())
+    monkeypatch.setattr(os, "waitpid", waitpid)
+    start = time.monotonic()
+    pipeline._abort(pool)
+    assert time.monotonic() - start < 1.5
+    assert late, "the pool's thread reaped no worker: the case under test did not happen"
+    assert len(workers) == 2 and not any(p.is_alive() for p in workers)
+    assert all(p.exitcode is not None for p in workers)

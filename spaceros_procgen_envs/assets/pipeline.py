@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -241,20 +242,44 @@ def _mp_context():
 
 
 def _abort(pool: ProcessPoolExecutor) -> None:
-    """Stop the pool now: cancel queued work, terminate workers, remove their temp files."""
+    """Stop the pool now: cancel queued work, terminate workers, remove their temp files.
+
+    The pool's own thread reaps dead workers too, so a worker reaped there fails our
+    ``waitpid`` (ECHILD) and reads as alive until that thread records its exit code. So
+    exits are read from the sentinels (closed at exit, whoever reaps), and the pool's
+    thread is let finish: on return every worker is reaped and reported dead.
+    """
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
+    running = _still_running(processes, timeout_s=0.0)
+    for process in running:
         process.terminate()
+    running = _still_running(running, timeout_s=2.0)
+    for process in running:
+        process.kill()
+    _still_running(running, timeout_s=1.0)
+    if manager is not None:
+        manager.join(timeout=1.0)
     for process in processes:
-        process.join(timeout=2.0)
-        if process.is_alive():
-            process.kill()
-            process.join(timeout=1.0)
+        process.join(timeout=0)  # reap those the pool's thread did not
     directory = cache.cache_dir()
     for process in processes:
         for temp in directory.glob(f".*.{process.pid}.*{cache.TEMP_SUFFIX}"):
             temp.unlink(missing_ok=True)
+
+
+def _still_running(processes: list, timeout_s: float) -> list:
+    """Those of ``processes`` that have not exited after up to ``timeout_s`` s (no reaping)."""
+    deadline = time.monotonic() + timeout_s
+    running = list(processes)
+    while running:
+        ended = multiprocessing.connection.wait([p.sentinel for p in running],
+                                                max(0.0, deadline - time.monotonic()))
+        running = [p for p in running if p.sentinel not in ended]
+        if not ended:
+            break
+    return running
 
 
 def main(argv: Sequence[str] | None = None) -> int:
