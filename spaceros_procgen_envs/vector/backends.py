@@ -237,9 +237,7 @@ class InProcessBackend(Backend):
         return [state for piece in self.slices for state in piece.robot_states()]
 
     def _views(self, width: int, height: int) -> list[np.ndarray]:
-        pending = [piece.render_thread.submit(
-            lambda piece=piece: [env.view_now(width, height) for env in piece.envs])
-            for piece in self.slices]
+        pending = [piece.views_async(width, height) for piece in self.slices]  # in parallel
         return [frame for future in pending for frame in future.result()]
 
     def _close(self) -> None:

@@ -257,7 +257,11 @@ class EnvSlice:
     def views(self, width: int, height: int) -> list[np.ndarray]:
         """One (height, width, 3) uint8 picture per env for people (videos): a free camera
         following the robot, shadows on."""
-        return self.render_thread.call(
+        return self.views_async(width, height).result()
+
+    def views_async(self, width: int, height: int) -> Future:
+        """:meth:`views` started in the render thread (its ``Future``)."""
+        return self.render_thread.submit(
             lambda: [env.view_now(width, height) for env in self.envs])
 
     def robot_states(self) -> list[dict[str, Any]]:
