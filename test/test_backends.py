@@ -393,3 +393,26 @@ def test_ray_address_that_does_not_answer_is_one_line_fast():
     assert message, done.stderr
     assert "\n" not in message and f"127.0.0.1:{port}" in message and "ray start" in message
     assert float(seconds) < 5.0
+
+
+def test_ray_renders_camera_observations_and_pictures_like_sync(ray_cluster):
+    """Actors render in their own GL context: the _visual observations and the pictures for
+    videos come home identical to the in-process ones."""
+    results = {}
+    for backend in ("sync", "ray"):
+        env = gym.make_vec("spaceros/ingenuity_visual", num_envs=2, backend=backend,
+                           vectorization_mode="vector_entry_point", seed=5, progress=False,
+                           camera_resolution=(32, 24), render_mode="rgb_array",
+                           render_size=(64, 48))
+        try:
+            env.reset(seed=0)
+            obs, *_ = env.step(np.full((2, 4), 0.5, np.float32))
+            results[backend] = obs, env.render()
+        finally:
+            env.close()
+    (obs, frames), (ray_obs, ray_frames) = results["sync"], results["ray"]
+    assert obs["camera_bottom_rgb"].shape == (2, 24, 32, 3) and obs["camera_bottom_rgb"].std() > 3
+    for key, value in obs.items():
+        np.testing.assert_array_equal(ray_obs[key], value, err_msg=key)
+    for frame, ray_frame in zip(frames, ray_frames, strict=True):
+        np.testing.assert_array_equal(ray_frame, frame)
