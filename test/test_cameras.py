@@ -130,6 +130,15 @@ def test_depth_is_metres_along_the_optical_axis_like_a_ray_cast():
     env.close()
 
 
+def test_the_sky_reads_the_far_plane_and_the_ground_does_not():
+    env = gym.make("spaceros/perseverance_visual", camera_resolution=(48, 48), progress=False)
+    obs, _ = env.reset(seed=0)
+    depth = obs["camera_scene_depth"]  # the chase camera: sky in the top rows, ground below
+    assert (depth[0] == FAR_M).all(), "the sky is at the far plane"
+    assert (depth[-1] < 30).all(), "the ground in front of the chase camera is near"
+    env.close()
+
+
 @pytest.mark.parametrize("backend", ["thread", "process"])
 def test_every_backend_renders_the_same_pixels_as_sync(backend):
     actions = np.random.default_rng(0).uniform(-1, 1, (4, 3, 2)).astype(np.float32)

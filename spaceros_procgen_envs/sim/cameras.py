@@ -9,8 +9,7 @@ Each robot kind gets the cameras users expect:
   looking at the work area) and ``wrist`` (along the gripper's approach axis).
 
 Images are RGB ``uint8`` (H, W, 3); depth is ``float32`` (H, W) in metres along the optical
-axis, read from the same render as the colour (nothing reads beyond :data:`FAR_M`, the far
-plane). Observations switch shadows and reflections off (about
+axis, read from the same render as the colour; the sky reads :data:`FAR_M` (200 m). Observations switch shadows and reflections off (about
 4x faster on the CPU); :meth:`EnvRenderer.view`, for people (the tiled video), keeps them.
 
 OpenGL contexts belong to a thread. Every render therefore goes through a
@@ -33,6 +32,9 @@ import numpy as np
 SCENE_FOVY_DEG = 60.0
 DEFAULT_RESOLUTION = (128, 128)  # (width, height) of camera observations
 NEAR_M, FAR_M = 0.01, 200.0      # clip planes: cameras sit close to parts; sky reads as FAR_M
+# MuJoCo draws the skybox into the depth buffer 80 to 170 m away (a box around the camera, for
+# our <= 90 deg cameras); every world is at most 30 m across. Farther than this is sky: FAR_M.
+SKY_M = 60.0
 # (multisamples, shadow map px) of the two kinds of render context (see EnvRenderer): shadows of
 # a 2048 map cost about as much as 3072 here (the extra pass dominates) and look as hard.
 OBSERVATIONS, PEOPLE = (0, 1), (4, 2048)
@@ -295,6 +297,7 @@ class EnvRenderer:
         # Reversed z: 1 at the near plane, 0 at the far plane, hyperbolic in between.
         near, far = self.near, self.far
         depth[:] = near * far / (near + raw[::-1].astype(np.float64) * (far - near))
+        depth[depth > SKY_M] = FAR_M
 
     def free(self) -> None:
         self.context.free()
