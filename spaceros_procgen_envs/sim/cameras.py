@@ -196,13 +196,14 @@ class RenderThread:
         self._context.make_current()
         return fn(*args)
 
-    def renderer(self, key: int, model: mujoco.MjModel, for_people: bool = False) -> EnvRenderer:
-        """The renderer of env ``key`` for observations, or ``for_people`` (made on first use);
-        call inside the render thread."""
+    def renderer(self, key: int, model: mujoco.MjModel, for_people: bool = False,
+                 size: tuple[int, int] | None = None) -> EnvRenderer:
+        """The renderer of env ``key`` for observations of at most ``size`` pixels, or
+        ``for_people`` (made on first use); call inside the render thread."""
         renderer = self.renderers.get((key, for_people))
         if renderer is None:
             renderer = self.renderers[(key, for_people)] = \
-                EnvRenderer(model, *(PEOPLE if for_people else OBSERVATIONS))
+                EnvRenderer(model, *(PEOPLE if for_people else OBSERVATIONS), size=size)
         return renderer
 
     def close(self) -> None:
@@ -232,21 +233,28 @@ class EnvRenderer:
             so depth is exact (multisampled depth mixes sample positions: ~1 % off on ground
             seen at a grazing angle) and drawing is cheaper; 4 smooths pictures for people.
         shadow_px: side of the shadow map (observations draw no shadows: the smallest).
+        size: (width, height) of the offscreen buffer, None for the model's (1280 x 960); the
+            camera resolution for observations halves the memory of a context (~14 MB less).
 
     Create, use and free it inside a :class:`RenderThread`.
     """
 
-    def __init__(self, model: mujoco.MjModel, samples: int = 0, shadow_px: int = 1):
+    def __init__(self, model: mujoco.MjModel, samples: int = 0, shadow_px: int = 1,
+                 size: tuple[int, int] | None = None):
         self.model = model
         self.scene = mujoco.MjvScene(model, maxgeom=max(1000, 2 * model.ngeom))
         self.option = mujoco.MjvOption()
-        quality = model.vis.quality
-        defaults = int(quality.offsamples), int(quality.shadowsize)
+        quality, buffer = model.vis.quality, model.vis.global_
+        defaults = (int(quality.offsamples), int(quality.shadowsize), int(buffer.offwidth),
+                    int(buffer.offheight))
         quality.offsamples, quality.shadowsize = samples, shadow_px  # read when made, only
+        if size is not None:
+            buffer.offwidth, buffer.offheight = size
         try:
             self.context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
         finally:
-            quality.offsamples, quality.shadowsize = defaults
+            (quality.offsamples, quality.shadowsize, buffer.offwidth,
+             buffer.offheight) = defaults
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self.context)
         self.context.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR  # reversed z: precise far
         extent = model.stat.extent
@@ -270,6 +278,10 @@ class EnvRenderer:
     def view(self, data: mujoco.MjData, camera: mujoco.MjvCamera, width: int, height: int
              ) -> np.ndarray:
         """An RGB picture for people from ``camera`` (shadows and reflections on)."""
+        if width > self.context.offWidth or height > self.context.offHeight:
+            raise ValueError(f"a {width} x {height} picture does not fit this env's "
+                             f"{self.context.offWidth} x {self.context.offHeight} render buffer, "
+                             "made by its first picture; ask for at most that size")
         flags = self.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 1
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 1

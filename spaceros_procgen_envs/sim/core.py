@@ -68,10 +68,6 @@ class SimEnv:
         self.task = spec.task_class()(spec, self.domain, assets, **task_options)
         mj_spec = self.task.build()
         camera_names = self.task.add_cameras(mj_spec) if is_visual(task) else []
-        if camera_names:
-            width, height = cams.check_resolution(camera_resolution)
-            visual = mj_spec.visual.global_
-            visual.offwidth, visual.offheight = max(visual.offwidth, width), max(visual.offheight, height)
         self.model = mj_spec.compile()
         cams.set_clip_planes(self.model)
         self.data = mujoco.MjData(self.model)
@@ -164,10 +160,17 @@ class SimEnv:
         """:meth:`view`, called in the render thread."""
         camera = cams.follow_camera(self.model, self.task.robot.base_pose(self.model, self.data)[0],
                                     self.task.view_distance_m())
-        return self._renderer(for_people=True).view(self.data, camera, width, height)
+        return self._renderer(for_people=True, size=(width, height)).view(
+            self.data, camera, width, height)
 
-    def _renderer(self, for_people: bool = False) -> cams.EnvRenderer:
-        return self.render_thread.renderer(id(self), self.model, for_people)
+    def _renderer(self, for_people: bool = False, size: tuple[int, int] | None = None
+                  ) -> cams.EnvRenderer:
+        """Observations: a buffer of the cameras' size; people: at least 1280 x 960."""
+        if for_people:
+            size = (max(size[0], 1280), max(size[1], 960))
+        else:
+            size = self.cameras.resolution
+        return self.render_thread.renderer(id(self), self.model, for_people, size)
 
     def close(self) -> None:
         """Free the rendering resources this env made for itself (a batch frees its own)."""
