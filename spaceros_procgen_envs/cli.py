@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .domains import list_domains
 from .errors import ProcgenError, unknown_name
-from .registry import VISUAL_SUFFIX, get_task, is_visual, list_tasks
+from .registry import VISUAL_SUFFIX, full_name, get_task, list_tasks
 from .vector.backends import BACKENDS
 
 
@@ -77,20 +77,19 @@ def task_name(text: str) -> str:
     """A registered task, bare or as ``spaceros/<task>``, optionally ``<task>_visual``;
     returns the bare name (keeping ``_visual``)."""
     try:
-        return get_task(text).name + (VISUAL_SUFFIX if is_visual(text) else "")
+        return full_name(text)
     except ProcgenError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def video_path(text: str) -> Path:
     """An ``.mp4`` path whose directory exists (``--video``)."""
-    path = Path(text)
-    if path.suffix.lower() != ".mp4":
-        raise argparse.ArgumentTypeError(f"expected a path ending in .mp4, got {text!r}")
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"directory '{path.parent}' of {text!r} does not exist; "
-                                         "create it first")
-    return path
+    from .video import check_path  # imported here: Pillow only for scripts that film
+
+    try:
+        return check_path(text)
+    except ProcgenError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def domain_name(text: str) -> str:
@@ -126,8 +125,9 @@ def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLin
                            formatter_class=_DefaultsFormatter, **kwargs)
     if sim_flags:
         parser.add_argument("--task", type=task_name, default="perseverance",
-                            help=f"task to run, one of: {', '.join(list_tasks())}; add {VISUAL_SUFFIX} "
-                                 "for camera observations (e.g. perseverance_visual)")
+                            help=f"task to run, one of: {', '.join(list_tasks())}; add "
+                                 f"{VISUAL_SUFFIX} for camera observations (e.g. "
+                                 "perseverance_visual)")
         parser.add_argument("--num_envs", type=positive_int, default=1,
                             help="number of parallel environments (env i gets seed + i)")
         parser.add_argument("--seed", type=non_negative_int, default=42,

@@ -80,7 +80,8 @@ DOMAINS: dict[str, Domain] = {
         # Free fall under a bright sun against the stars; the planet below glows faintly blue.
         Domain("orbit", 0.0, None, "lunar", (0.0, 0.0, 0.0, 0.0), (0.5, 0.5, 0.5, 1.0),
                (0.0, 0.0, 0.0), (-90.0, 90.0), 1.1, horizon_rgb=(0.0, 0.0, 0.0),
-               star_density=1.5e-3, ambient=0.12, fill_rgb=(0.10, 0.14, 0.22), fill_from_below=True),
+               star_density=1.5e-3, ambient=0.12, fill_rgb=(0.10, 0.14, 0.22),
+               fill_from_below=True),
     )
 }
 

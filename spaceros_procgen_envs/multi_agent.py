@@ -24,6 +24,7 @@ import numpy as np
 from .assets.pipeline import generate_assets
 from .errors import ProcgenError, unknown_name
 from .registry import get_task, list_tasks
+from .sim import scene
 from .sim.core import check_action
 from .sim.robots.base import CONTROL_HZ
 
@@ -67,7 +68,7 @@ class MultiRobotEnv:
         self.domain = spec.resolve_domain(domain)
         self.task = spec.task_class()(spec, self.domain, assets[0], num_agents=num_agents,
                                       **options)
-        self.model = self.task.build().compile()
+        self.model = scene.compile_world(self.task.build())
         self.data = mujoco.MjData(self.model)
         self.task.bind(self.model)
         self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))

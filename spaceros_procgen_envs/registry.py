@@ -124,6 +124,16 @@ def split_visual(name: str) -> tuple[str, bool]:
     return name, False
 
 
+def full_name(name: str) -> str:
+    """The registered task's bare name, keeping a ``_visual`` suffix: ``spaceros/perseverance``
+    -> ``perseverance``, ``perseverance_visual`` -> ``perseverance_visual``.
+
+    Raises:
+        UnknownNameError: as :func:`get_task`.
+    """
+    return get_task(name).name + (VISUAL_SUFFIX if is_visual(name) else "")
+
+
 def is_visual(name: str) -> bool:
     """True for a ``<task>_visual`` name (the task with camera observations)."""
     return split_visual(name.removeprefix("spaceros/"))[1]

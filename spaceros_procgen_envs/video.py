@@ -187,6 +187,21 @@ def _import_imageio():
     return imageio
 
 
+def check_path(path: str | Path) -> Path:
+    """``path`` as a Path, if a video can be written there.
+
+    Raises:
+        VideoPathError: it does not end in ``.mp4`` or its directory does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".mp4":
+        raise VideoPathError(f"video path must end in .mp4 (H.264 in an mp4), got '{path}'")
+    if not path.parent.is_dir():
+        raise VideoPathError(f"cannot write video '{path}': directory "
+                             f"'{path.parent}' does not exist; create it first")
+    return path
+
+
 class VideoWriter:
     """Write RGB images to an H.264 mp4 (yuv420p) through imageio's ffmpeg plugin.
 
@@ -214,12 +229,7 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | Path, fps: float = 25, quality: float = 7):
-        self.path = Path(path)
-        if self.path.suffix.lower() != ".mp4":
-            raise VideoPathError(f"video path must end in .mp4 (H.264 in an mp4), got '{path}'")
-        if not self.path.parent.is_dir():
-            raise VideoPathError(f"cannot write video '{path}': directory "
-                                 f"'{self.path.parent}' does not exist; create it first")
+        self.path = check_path(path)
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be a finite number > 0, got {fps!r}")
         if not 0 <= quality <= 10:

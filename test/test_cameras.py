@@ -173,8 +173,8 @@ def test_single_visual_env_passes_the_gymnasium_checker():
 
 @pytest.mark.parametrize("backend", ["thread", "process"])
 def test_vector_render_gives_one_picture_per_env_from_where_it_lives(backend):
-    env = gym.make_vec("spaceros/sample_collection", num_envs=3, vectorization_mode="vector_entry_point",
-                       backend=backend, render_mode="rgb_array", render_size=(96, 72),
+    env = gym.make_vec("spaceros/sample_collection", num_envs=3, backend=backend,
+                       vectorization_mode="vector_entry_point", render_mode="rgb_array", render_size=(96, 72),
                        progress=False)
     try:
         env.reset(seed=0)

@@ -21,7 +21,8 @@ WIDTH, HEIGHT = 40, 30
 def decode(msg: Image) -> np.ndarray:
     """A ``sensor_msgs/Image`` back to an array, as any ROS user (or cv_bridge) would."""
     dtype, channels = {"rgb8": (np.uint8, 3), "32FC1": (np.float32, 1)}[msg.encoding]
-    row = np.frombuffer(bytes(msg.data), dtype).reshape(msg.height, msg.step // np.dtype(dtype).itemsize)
+    row = np.frombuffer(bytes(msg.data), dtype).reshape(msg.height,
+                                                        msg.step // np.dtype(dtype).itemsize)
     image = row[:, :msg.width * channels]
     return image.reshape(msg.height, msg.width, channels) if channels > 1 else image
 
@@ -41,7 +42,8 @@ def test_camera_topics_carry_the_python_api_pictures(spawn, client):
     assert info["cameras"] == ["scene", "front"] and info["camera_rate_hz"] == 50
     assert all(not key.startswith("camera_") for key, _ in info["observation_layout"])
     base = "env1/robot/camera_front"
-    rgb, depth = client.record(Image, f"{base}/image_raw"), client.record(Image, f"{base}/depth/image_raw")
+    rgb = client.record(Image, f"{base}/image_raw")
+    depth = client.record(Image, f"{base}/depth/image_raw")
     infos = client.record(CameraInfo, f"{base}/camera_info")
     scene = client.record(Image, "env0/robot/camera_scene/image_raw")
     actions = np.random.default_rng(1).uniform(-1, 1, (2, num_envs, 2)).astype(np.float32)
@@ -99,8 +101,8 @@ def test_agent_video_has_one_tile_per_env_and_one_frame_per_five_steps(spawn, tm
     width, height = tile_size(num_envs)
     assert frames[0].shape == (2 * height + 2, 3 * width + 4, 3), "5 envs: 2 rows x 3 columns"
     last = frames[-1].astype(int)
-    tiles = [last[r * (height + 2):r * (height + 2) + height, c * (width + 2):c * (width + 2) + width]
-             for r in range(2) for c in range(3)]
+    tiles = [last[r * (height + 2):r * (height + 2) + height,
+                  c * (width + 2):c * (width + 2) + width] for r in range(2) for c in range(3)]
     for k, tile in enumerate(tiles[:num_envs]):
         assert tile.std() > 10, f"tile {k} is blank"
     assert tiles[5].std() < 3, "the sixth cell of the grid is empty"

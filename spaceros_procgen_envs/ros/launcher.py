@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from ..cli import (backend_name, check_task_domain, make_parser, non_negative_float, positive_float,
                    positive_int, video_path)
 from ..errors import ProcgenError
-from ..sim.cameras import DEFAULT_RESOLUTION
+from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
 from ..registry import get_task, list_tasks
 from ..vector.backends import BACKENDS
 from . import require_rclpy
@@ -97,9 +97,11 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
     if getattr(args, "connect", False) and args.video:
         parser.error("argument --video: the envs are drawn where they run; with --connect they "
                      "run in run_spaceros.py: give it --video instead")
-    if args.camera_resolution and not all(8 <= v <= 2048 for v in args.camera_resolution):
-        parser.error(f"argument --camera_resolution: expected W H in 8..2048, got "
-                     f"{' '.join(map(str, args.camera_resolution))}")
+    if args.camera_resolution:
+        try:
+            check_resolution(args.camera_resolution)
+        except ValueError as exc:
+            parser.error(f"argument --camera_resolution: {exc}")
     if get_task(args.task).multi_agent:
         parser.error(f"argument --task: '{args.task}' has several robots and runs through "
                      f"PettingZoo only (spaceros_procgen_envs.parallel_env('{args.task}')); the "

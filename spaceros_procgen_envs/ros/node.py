@@ -79,7 +79,8 @@ from std_msgs.msg import Bool, Float32MultiArray, String
 from std_srvs.srv import Empty
 
 from ..errors import ProcgenError
-from ..registry import VISUAL_SUFFIX, get_task, is_visual
+from ..registry import full_name, get_task
+from ..sim.cameras import check_resolution, depth_key, rgb_key
 from ..vector.backends import BACKENDS
 from ..vector.env import SpaceRosVectorEnv
 from .commands import CommandTable, check_env_index
@@ -87,7 +88,7 @@ from .convert import (NS_PER_S, RejectedMessage, clock_msg, joint_names, transfo
                       twist_map, twist_to_array)
 from ..video import BatchRecorder, VideoWriter, tile_size
 from .topics import (CMD_QOS, INFO_QOS, STATE_QOS, STEP_QOS, BatchOutputs, CameraOutputs,
-                     EnvOutputs, is_camera_key, task_robot)
+                     EnvOutputs, task_robot)
 
 try:  # /tf only where tf2_msgs exists (not among the PyPI wheels)
     from tf2_msgs.msg import TFMessage
@@ -145,20 +146,21 @@ class NodeCfg:
              "a number > 0"),
             ("camera_rate_hz", np.isfinite(self.camera_rate_hz) and self.camera_rate_hz > 0,
              "a number > 0"),
-            ("camera_width", 8 <= self.camera_width <= 2048, "an integer 8..2048"),
-            ("camera_height", 8 <= self.camera_height <= 2048, "an integer 8..2048"),
-            ("video", self.video == "" or self.video.endswith(".mp4"), "a path ending in .mp4"),
         ) if not ok]
         if bad:
             name, want = bad[0]
             raise NodeParameterError(f"parameter {name}: expected {want}, got "
                                      f"{getattr(self, name)!r}")
+        try:
+            check_resolution((self.camera_width, self.camera_height))
+        except ValueError as exc:
+            raise NodeParameterError(f"parameters camera_width, camera_height: {exc}") from None
         spec = get_task(self.task)
         if spec.multi_agent:
             raise NodeParameterError(f"parameter task: '{spec.name}' has several robots "
                                      "(PettingZoo only); the node runs single-robot tasks")
         spec.resolve_domain(self.domain or None)
-        return replace(self, task=spec.name + (VISUAL_SUFFIX if is_visual(self.task) else ""))
+        return replace(self, task=full_name(self.task))
 
 
 class SpaceRosNode(rclpy.node.Node):
@@ -232,8 +234,10 @@ class SpaceRosNode(rclpy.node.Node):
             self.create_publisher(TFMessage, "/tf", STEP_QOS)
         self._info_pub = self.create_publisher(String, "envs/info", INFO_QOS)
         self._batch = BatchOutputs(self)
-        self._cameras = [[CameraOutputs(self, i, name, fovy) for name, fovy in self.vec.cameras.items()]
-                         for i in range(self.num_envs)]
+        self._cameras = [[CameraOutputs(self, i, name, fovy)
+                          for name, fovy in self.vec.cameras.items()] for i in range(self.num_envs)]
+        images = {key for name in self.vec.cameras for key in (rgb_key(name), depth_key(name))}
+        self._state_keys = [key for key in self.vec.single_observation_space if key not in images]
         self._camera_every = max(1, round(1.0 / (self.cfg.camera_rate_hz * self.vec.dt)))
 
     def _create_inputs(self) -> None:
@@ -327,7 +331,7 @@ class SpaceRosNode(rclpy.node.Node):
             for i, out in enumerate(self._out):
                 out.publish_step(float(rewards[i]), bool(terminated[i]), bool(truncated[i]))
             self._batch.publish_step(rewards, terminated, truncated)
-            self._batch.publish_observation(obs)
+            self._batch.publish_observation(obs, self._state_keys)
             self._publish_state_locked(range(self.num_envs), stamp)
             if self.vec.cameras and self.steps % self._camera_every == 0:
                 self._publish_cameras_locked(obs, stamp)
@@ -338,7 +342,7 @@ class SpaceRosNode(rclpy.node.Node):
     def _publish_cameras_locked(self, obs: dict[str, np.ndarray], stamp: int) -> None:
         for i, outputs in enumerate(self._cameras):
             for name, out in zip(self.vec.cameras, outputs):
-                out.publish(stamp, obs[f"camera_{name}_rgb"][i], obs[f"camera_{name}_depth"][i])
+                out.publish(stamp, obs[rgb_key(name)][i], obs[depth_key(name)][i])
 
     def reset_envs(self, envs=None) -> None:
         """Reset every env (``envs=None``) or the listed env indices, and publish their state.
@@ -355,7 +359,7 @@ class SpaceRosNode(rclpy.node.Node):
                 return
             obs, _ = self.vec.reset(options={"reset_mask": mask})
             self.resets += len(indices)
-            self._batch.publish_observation(obs)
+            self._batch.publish_observation(obs, self._state_keys)
             self._publish_state_locked(indices, self.steps * self._dt_ns)
 
     def _publish_state_locked(self, envs, stamp: int) -> None:
@@ -407,9 +411,9 @@ class SpaceRosNode(rclpy.node.Node):
                 "mode": "lockstep" if c.lockstep else "realtime",
                 "robot_kind": self.spec.robot_kind, "action_names": list(self.spec.action_names),
                 "action_dim": self.spec.action_dim, "dt_s": self.vec.dt,
-                "observation_layout": [[key, int(np.prod(space.shape))] for key, space
-                                       in self.vec.single_observation_space.items()
-                                       if not is_camera_key(key)],
+                "observation_layout": [
+                    [key, int(np.prod(self.vec.single_observation_space[key].shape))]
+                    for key in self._state_keys],
                 "cameras": list(self.vec.cameras),
                 "camera_rate_hz": 1.0 / (self._camera_every * self.vec.dt),
                 "video_frames": None if self.video is None else self.video.frames_written,

@@ -115,19 +115,13 @@ class BatchOutputs:
         if self.truncated.get_subscription_count():
             self.truncated.publish(flags_msg(truncated))
 
-    def publish_observation(self, obs: dict[str, np.ndarray]) -> None:
-        """Every env's state keys (not the camera images, which have topics of their own)
+    def publish_observation(self, obs: dict[str, np.ndarray], keys: list[str]) -> None:
+        """Every env's observation ``keys`` (the state: camera images have topics of their own)
         flattened and concatenated: (num_envs, D) rows."""
         if self.observation.get_subscription_count():
-            state = [value for key, value in obs.items() if not is_camera_key(key)]
-            num_envs = len(state[0])
-            flat = np.concatenate([value.reshape(num_envs, -1) for value in state], axis=1)
+            num_envs = len(obs[keys[0]])
+            flat = np.concatenate([obs[key].reshape(num_envs, -1) for key in keys], axis=1)
             self.observation.publish(array_msg(flat, ("env", "observation")))
-
-
-def is_camera_key(key: str) -> bool:
-    """True for the image observations of a ``_visual`` task (``camera_<name>_rgb|depth``)."""
-    return key.startswith("camera_") and key.endswith(("_rgb", "_depth"))
 
 
 def task_robot(vec, task: str, domain: str | None):

@@ -9,8 +9,9 @@ Each robot kind gets the cameras users expect:
   looking at the work area) and ``wrist`` (along the gripper's approach axis).
 
 Images are RGB ``uint8`` (H, W, 3); depth is ``float32`` (H, W) in metres along the optical
-axis, read from the same render as the colour; the sky reads :data:`FAR_M` (200 m). Observations switch shadows and reflections off (about
-4x faster on the CPU); :meth:`EnvRenderer.view`, for people (the tiled video), keeps them.
+axis, read from the same render as the colour; the sky reads :data:`~.scene.FAR_M` (200 m).
+Observations switch shadows, reflections and multisampling off (about 4x faster on the CPU);
+:meth:`EnvRenderer.view`, for people (the tiled video), keeps them.
 
 OpenGL contexts belong to a thread. Every render therefore goes through a
 :class:`RenderThread` (one per slice of envs, or per single env), which owns one GL context
@@ -29,15 +30,18 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from .scene import FAR_M
+
 SCENE_FOVY_DEG = 60.0
 DEFAULT_RESOLUTION = (128, 128)  # (width, height) of camera observations
-NEAR_M, FAR_M = 0.01, 200.0      # clip planes: cameras sit close to parts; sky reads as FAR_M
 # MuJoCo draws the skybox into the depth buffer 80 to 170 m away (a box around the camera, for
 # our <= 90 deg cameras); every world is at most 30 m across. Farther than this is sky: FAR_M.
 SKY_M = 60.0
-# (multisamples, shadow map px) of the two kinds of render context (see EnvRenderer): shadows of
-# a 2048 map cost about as much as 3072 here (the extra pass dominates) and look as hard.
-OBSERVATIONS, PEOPLE = (0, 1), (4, 2048)
+# (multisamples, shadow map px, shadows drawn) of the two kinds of render context (see
+# EnvRenderer): a 2048 shadow map costs about as much as 3072 here (the extra pass dominates) and
+# looks as hard.
+OBSERVATIONS, PEOPLE = (0, 1, False), (4, 2048, True)
+GL_SURFACE_PX = (64, 64)  # the context's own surface: every draw goes to an env's offscreen buffer
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,6 @@ def check_resolution(resolution) -> tuple[int, int]:
         raise ValueError(f"camera_resolution must be (width, height) with integers 8..2048, got "
                          f"{resolution!r}; e.g. camera_resolution=(128, 128)")
     return width, height
-
-
-def set_clip_planes(model: mujoco.MjModel) -> None:
-    """Put the near and far planes at :data:`NEAR_M` and :data:`FAR_M` in every world
-    (MuJoCo scales them by the model's extent, which differs from world to world)."""
-    model.vis.map.znear = NEAR_M / model.stat.extent
-    model.vis.map.zfar = FAR_M / model.stat.extent
 
 
 def look_at_quat(eye, target, up=(0.0, 0.0, 1.0)) -> tuple[float, float, float, float]:
@@ -132,6 +129,16 @@ def add_robot_cameras(spec: mujoco.MjSpec, kind: str, prefix: str,
     return names
 
 
+def rgb_key(camera: str) -> str:
+    """Observation key of camera ``camera``'s colour image (``camera_front_rgb``)."""
+    return f"camera_{camera}_rgb"
+
+
+def depth_key(camera: str) -> str:
+    """Observation key of camera ``camera``'s depth image (``camera_front_depth``)."""
+    return f"camera_{camera}_depth"
+
+
 def short_name(camera: str) -> str:
     """``robot/camera_front`` -> ``front`` (the name in observation keys and topics)."""
     return camera.rpartition("/")[2].removeprefix("camera_")
@@ -170,14 +177,12 @@ class RenderThread:
     """One thread that owns one OpenGL context; every render of its envs runs in it.
 
     Args:
-        max_size: (width, height) of the largest image it will render.
         name: thread name (shows in debuggers and ``py-spy``).
     """
 
-    def __init__(self, max_size: tuple[int, int] = (1280, 960), name: str = "spaceros-render"):
+    def __init__(self, name: str = "spaceros-render"):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
         self._context = None
-        self._size = max_size
         self.renderers: dict[tuple[int, bool], EnvRenderer] = {}  # (id(SimEnv), for_people) ->
 
     def submit(self, fn: Callable[..., Any], *args) -> Future:
@@ -191,7 +196,7 @@ class RenderThread:
     def _call(self, fn, args):
         if self._context is None:
             global _contexts_made
-            self._context = _gl_context_class()(*self._size)
+            self._context = _gl_context_class()(*GL_SURFACE_PX)
             _contexts_made += 1
         self._context.make_current()
         return fn(*args)
@@ -233,6 +238,7 @@ class EnvRenderer:
             so depth is exact (multisampled depth mixes sample positions: ~1 % off on ground
             seen at a grazing angle) and drawing is cheaper; 4 smooths pictures for people.
         shadow_px: side of the shadow map (observations draw no shadows: the smallest).
+        shadows: draw shadows and reflections (pictures for people) or not (observations).
         size: (width, height) of the offscreen buffer, None for the model's (1280 x 960); the
             camera resolution for observations halves the memory of a context (~14 MB less).
 
@@ -240,9 +246,11 @@ class EnvRenderer:
     """
 
     def __init__(self, model: mujoco.MjModel, samples: int = 0, shadow_px: int = 1,
-                 size: tuple[int, int] | None = None):
+                 shadows: bool = False, size: tuple[int, int] | None = None):
         self.model = model
         self.scene = mujoco.MjvScene(model, maxgeom=max(1000, 2 * model.ngeom))
+        self.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
+        self.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = shadows
         self.option = mujoco.MjvOption()
         quality, buffer = model.vis.quality, model.vis.global_
         defaults = (int(quality.offsamples), int(quality.shadowsize), int(buffer.offwidth),
@@ -266,25 +274,18 @@ class EnvRenderer:
 
     def cameras_into(self, data: mujoco.MjData, cameras: list[int], rgb: list[np.ndarray],
                      depth: list[np.ndarray]) -> None:
-        """Render each fixed camera once into its (H, W, 3) uint8 and (H, W) float32 arrays
-        (shadows and reflections off)."""
-        flags = self.scene.flags
-        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
-        flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 0
+        """Render each fixed camera once into its (H, W, 3) uint8 and (H, W) float32 arrays."""
         for cam, rgb_out, depth_out in zip(cameras, rgb, depth):
             self._camera.fixedcamid = cam
             self._render(data, self._camera, rgb_out, depth_out)
 
     def view(self, data: mujoco.MjData, camera: mujoco.MjvCamera, width: int, height: int
              ) -> np.ndarray:
-        """An RGB picture for people from ``camera`` (shadows and reflections on)."""
+        """An RGB picture from the free ``camera``."""
         if width > self.context.offWidth or height > self.context.offHeight:
             raise ValueError(f"a {width} x {height} picture does not fit this env's "
                              f"{self.context.offWidth} x {self.context.offHeight} render buffer, "
                              "made by its first picture; ask for at most that size")
-        flags = self.scene.flags
-        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 1
-        flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = 1
         rgb = np.empty((height, width, 3), np.uint8)
         self._render(data, camera, rgb, None)
         return rgb
@@ -334,11 +335,11 @@ class CameraRig:
 
     @property
     def rgb_keys(self) -> list[str]:
-        return [f"camera_{name}_rgb" for name in self.names]
+        return [rgb_key(name) for name in self.names]
 
     @property
     def depth_keys(self) -> list[str]:
-        return [f"camera_{name}_depth" for name in self.names]
+        return [depth_key(name) for name in self.names]
 
     def spaces(self) -> dict:
         """Observation boxes: RGB uint8 (H, W, 3) and depth float32 (H, W) metres per camera."""

@@ -16,6 +16,7 @@ import numpy as np
 from ..assets.types import Asset
 from ..registry import get_task, is_visual
 from . import cameras as cams
+from . import scene
 from .robots.base import CONTROL_HZ
 
 # When the state blows up (bad qpos, qvel or qacc) MuJoCo counts a warning and resets the data
@@ -68,8 +69,7 @@ class SimEnv:
         self.task = spec.task_class()(spec, self.domain, assets, **task_options)
         mj_spec = self.task.build()
         camera_names = self.task.add_cameras(mj_spec) if is_visual(task) else []
-        self.model = mj_spec.compile()
-        cams.set_clip_planes(self.model)
+        self.model = scene.compile_world(mj_spec)
         self.data = mujoco.MjData(self.model)
         self.task.bind(self.model)
         self.cameras = cams.CameraRig(self.model, camera_names, cams.check_resolution(
@@ -85,7 +85,8 @@ class SimEnv:
             # State keys (sorted) first, then the cameras in order: an OrderedDict keeps that
             # order, which is the layout of the batch blocks (see vector.batch.obs_views).
             self.observation_space = type(self.observation_space)(
-                OrderedDict([*self.observation_space.spaces.items(), *self.cameras.spaces().items()]))
+                OrderedDict([*self.observation_space.spaces.items(),
+                             *self.cameras.spaces().items()]))
         self.info_keys = (*(f"reward/{n}" for n in self.task.reward_names), "is_success", "diverged")
         self.action_dim = spec.action_dim
         self.rng = np.random.default_rng([self.env_seed, 0])
@@ -128,7 +129,7 @@ class SimEnv:
         return float(sum(terms)), success, diverged or self.steps >= self.max_steps
 
     def observe_into(self, obs_row: np.ndarray) -> None:
-        """The state observation into ``obs_row[:state_size]`` (cameras: see :meth:`render_into`)."""
+        """The state observation into ``obs_row[:state_size]`` (cameras: :meth:`render_into`)."""
         obs = self.task.observe(self.model, self.data)
         np.concatenate([obs[key].ravel() for key in self.obs_keys], out=obs_row[:self.state_size])
 
@@ -142,9 +143,17 @@ class SimEnv:
             self.render_thread, self._own_render_thread = cams.RenderThread(), True
         return self.render_thread
 
-    def render_async(self, obs_row: np.ndarray, image_row: np.ndarray):
-        """Start :meth:`render_into` in the render thread; returns its ``Future``."""
-        return self._thread().submit(self.render_into, obs_row, image_row)
+    def render_cameras(self) -> dict[str, np.ndarray]:
+        """Every camera's images now, by observation key (``_visual`` tasks; waits for the
+        render thread)."""
+        width, height = self.cameras.resolution
+        count = len(self.cameras.ids)
+        obs_row = np.zeros(self.state_size + count * width * height, np.float32)
+        image_row = np.zeros(count * width * height * 3, np.uint8)
+        self._thread().call(self.render_into, obs_row, image_row)
+        rgb, depth = self.cameras.split(obs_row[self.state_size:], image_row)
+        return {**dict(zip(self.cameras.rgb_keys, rgb)),
+                **dict(zip(self.cameras.depth_keys, depth))}
 
     def render_into(self, obs_row: np.ndarray, image_row: np.ndarray) -> None:
         """Render every camera: depth into ``obs_row`` after the state, RGB into ``image_row``
@@ -210,12 +219,5 @@ class SimEnv:
         # The state is finite here (checked in step); batches re-check whole buffers at once.
         obs = self.task.observe(self.model, self.data)
         if self.cameras is not None:
-            width, height = self.cameras.resolution
-            count = len(self.cameras.ids)
-            depth_row = np.zeros(self.state_size + count * width * height, np.float32)
-            rgb_row = np.zeros(count * width * height * 3, np.uint8)
-            self.render_async(depth_row, rgb_row).result()
-            rgb, depth = self.cameras.split(depth_row[self.state_size:], rgb_row)
-            obs.update(zip(self.cameras.rgb_keys, rgb))
-            obs.update(zip(self.cameras.depth_keys, depth))
+            obs.update(self.render_cameras())
         return obs

@@ -39,6 +39,7 @@ STAR_SEED = 20_240_611  # the same star field in every world
 SUN_DISTANCE_M = 20.0  # up-sun offset of the light before the first randomize_sun
 SHADOW_HALF_WIDTH = 0.5  # half-width of the sun's shadow map, x model extent
 SHADOW_MAP_PX = 3072  # side of the sun's shadow map (MuJoCo's default 4096 costs ~15% more a frame)
+NEAR_M, FAR_M = 0.01, 200.0  # clip planes in every world: cameras sit close to parts
 
 
 def new_spec(domain: Domain, name: str, timestep_s: float = TIMESTEP_S) -> mujoco.MjSpec:
@@ -53,11 +54,20 @@ def new_spec(domain: Domain, name: str, timestep_s: float = TIMESTEP_S) -> mujoc
     spec.option.ls_iterations = 10
     spec.visual.global_.offwidth = 1280
     spec.visual.global_.offheight = 960
-    spec.visual.map.znear = 0.0005  # near plane, x model extent (~20 m): 1 cm, cameras sit close
     _add_sky(spec, domain)
     _add_sun(spec, domain)
     _add_fill(spec, domain)
     return spec
+
+
+def compile_world(spec: mujoco.MjSpec) -> mujoco.MjModel:
+    """Compile a world made by :func:`new_spec` and put its clip planes at :data:`NEAR_M` and
+    :data:`FAR_M` (MuJoCo scales them by the model's extent, which differs between worlds, and
+    only a compiled model knows it)."""
+    model = spec.compile()
+    model.vis.map.znear = NEAR_M / model.stat.extent
+    model.vis.map.zfar = FAR_M / model.stat.extent
+    return model
 
 
 def _add_sky(spec: mujoco.MjSpec, domain: Domain) -> None:

@@ -144,7 +144,8 @@ def obs_views(flat: np.ndarray, observation_space: gym.spaces.Dict,
     blocks = {np.dtype(np.float32): flat, np.dtype(np.uint8): images}
     for key, space in observation_space.items():
         size, offset = int(np.prod(space.shape)), offsets[space.dtype]
-        views[key] = blocks[space.dtype][:, offset:offset + size].reshape(flat.shape[0], *space.shape)
+        block = blocks[space.dtype]
+        views[key] = block[:, offset:offset + size].reshape(len(block), *space.shape)
         offsets[space.dtype] += size
     return views
 

@@ -15,7 +15,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from ..errors import unknown_name
-from ..registry import VISUAL_SUFFIX, get_task, is_visual
+from ..registry import full_name, get_task
 from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
 from ..sim.core import SimEnv
 from .backends import BACKENDS, Backend, make_backend
@@ -96,9 +96,8 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
             raise ValueError(f"max_episode_steps must be >= 1 or None, got {max_episode_steps}")
         spec = get_task(task)
         spec.resolve_domain(domain)  # a bad domain fails here, before any worker starts
-        name = spec.name + (VISUAL_SUFFIX if is_visual(task) else "")
-        factory = EnvFactory(name, int(seed), domain, max_episode_steps, dict(task_options),
-                             camera_resolution)
+        factory = EnvFactory(full_name(task), int(seed), domain, max_episode_steps,
+                             dict(task_options), camera_resolution)
         self._closed = True  # until the backend exists
         self._backend = make_backend(backend, factory, int(num_envs), workers, progress,
                                      start_method=start_method, ray_address=ray_address,
@@ -112,7 +111,6 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.dt = layout.dt
         self.cameras = dict(layout.cameras)  # name -> vertical field of view, deg (_visual)
-        self.camera_resolution = camera_resolution if self.cameras else None
         self._copy = copy
         self._out = self._backend.out
         self._bool_info = {"is_success", "diverged"}

@@ -31,15 +31,14 @@ whole batch. ``close()`` asks every worker to close, waits up to 2 s, then termi
 kills) the rest; a finalizer does the same at exit when ``close()`` was never called. A worker
 that hangs without dying is not detected: the parent waits for it.
 
-Start method: ``fork`` while the parent runs no other Python thread and has not loaded an
-OpenGL backend (workers inherit the
-imported modules: 16 perseverance envs in 2 workers are ready in 0.38 s, 2 envs in 0.1 s),
-else ``forkserver`` with this module preloaded, because forking a threaded parent (a ROS
-node, Ray, a renderer's native threads) can deadlock a child on a lock another thread held; the fork server pays the
-imports once (+0.6 s), then starts workers as fast as fork. ``spawn`` (1.1 to 1.7 s here)
-only where neither exists. Measured on 2 cores; ``start_method=`` overrides the choice. As
-with any ``multiprocessing`` code, a script that may start workers without fork needs the
-``if __name__ == "__main__":`` guard.
+Start method: ``fork`` while the parent runs no other Python thread and has made no GL
+context (workers inherit the imported modules: 16 perseverance envs in 2 workers are ready in
+0.38 s, 2 envs in 0.1 s), else ``forkserver`` with this module preloaded, because forking a
+threaded parent (a ROS node, Ray, a renderer's native threads) can deadlock a child on a lock
+another thread held; the fork server pays the imports once (+0.6 s), then starts workers as fast
+as fork. ``spawn`` (1.1 to 1.7 s here) only where neither exists. Measured on 2 cores;
+``start_method=`` overrides the choice. As with any ``multiprocessing`` code, a script that may
+start workers without fork needs the ``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations

@@ -295,28 +295,24 @@ class RayBackend(Backend):
         return restarted
 
     def _robot_states(self) -> list[dict[str, Any]]:
-        results = self._gather([actor.robot_states.remote() for actor in self.actors],
-                               "robot_states")
-        states = []
+        return self._per_env("robot_states")
+
+    def _views(self, width: int, height: int) -> list[np.ndarray]:
+        return self._per_env("views", width, height)
+
+    def _per_env(self, method: str, *args) -> list:
+        """``SliceActor.<method>(*args)`` of every actor, its per-env lists joined in batch
+        order; a dead actor is restarted (its envs reset) and asked again."""
+        results = self._gather([getattr(actor, method).remote(*args) for actor in self.actors],
+                               method)
+        joined = []
         for index, result in enumerate(results):
             if result is None:
                 start, stop = self.ranges[index]
                 self.out.view(start, stop).write(self._restart(index))
-                result = self._ray.get(self.actors[index].robot_states.remote())
-            states.extend(result)
-        return states
-
-    def _views(self, width: int, height: int) -> list[np.ndarray]:
-        results = self._gather([actor.views.remote(width, height) for actor in self.actors],
-                               "render")
-        frames = []
-        for index, result in enumerate(results):
-            if result is None:  # the actor died: restart it, then draw its fresh envs
-                start, stop = self.ranges[index]
-                self.out.view(start, stop).write(self._restart(index))
-                result = self._ray.get(self.actors[index].views.remote(width, height))
-            frames.extend(result)
-        return frames
+                result = self._ray.get(getattr(self.actors[index], method).remote(*args))
+            joined.extend(result)
+        return joined
 
     def _close(self) -> None:
         for actor in self.actors:
