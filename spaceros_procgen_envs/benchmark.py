@@ -11,7 +11,8 @@ measured in a fresh interpreter (the memory a batch adds, divided by its size).
 
 ``--cameras`` adds, per task: the camera frames one env renders per second at 128 x 128 and
 640 x 480 (one render thread, RGB and depth from one draw), and the env-steps/s of the
-``<task>_visual`` batch beside the same batch without cameras (thread backend, the largest N).
+``<task>_visual`` batch beside the same batch without cameras (thread backend, the largest N;
+the ``_visual`` batch also with each of ``--backends``).
 """
 
 from __future__ import annotations
@@ -173,22 +174,32 @@ def camera_frames_per_s(task: str, resolution: tuple[int, int], renders: int) ->
 
 
 def measure_cameras(result: dict, tasks: Sequence[str], num_envs: int, steps: int,
-                    repeats: int) -> None:
-    """Fill ``result["cameras"]``: rendering rates and the _visual batch against the plain one."""
+                    repeats: int, backends: Sequence[str] = ("thread",)) -> None:
+    """Fill ``result["cameras"]``: rendering rates, and the _visual batch against the plain one
+    with the thread backend (and with each of ``backends`` in ``visual_by_backend``)."""
     rows = result.setdefault("cameras", [])
     for task in dict.fromkeys(name.removesuffix("_visual") for name in tasks):
         row = {"task": task, "num_envs": num_envs,
                "frames_per_s_128x128": camera_frames_per_s(task, (128, 128), 20),
-               "frames_per_s_640x480": camera_frames_per_s(task, (640, 480), 5)}
-        for name, key in ((task, "plain_env_steps_per_s"),
-                          (f"{task}_visual", "visual_env_steps_per_s")):
-            env = gym.make_vec(f"spaceros/{name}", num_envs=num_envs, backend="thread",
-                               vectorization_mode="vector_entry_point", copy=False,
-                               progress=False)
-            row[key] = time_steps(env, random_actions(env, steps), repeats)[0]
-            env.close()
-            _progress(f"{name} N={num_envs} thread", row[key])
+               "frames_per_s_640x480": camera_frames_per_s(task, (640, 480), 5),
+               "plain_env_steps_per_s": _batch_rate(task, "thread", num_envs, steps, repeats),
+               "visual_by_backend": {}}
+        for backend in dict.fromkeys(["thread", *backends]):
+            row["visual_by_backend"][backend] = _batch_rate(f"{task}_visual", backend, num_envs,
+                                                            steps, repeats)
+        row["visual_env_steps_per_s"] = row["visual_by_backend"]["thread"]
         rows.append(row)
+
+
+def _batch_rate(task: str, backend: str, num_envs: int, steps: int, repeats: int) -> float:
+    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend=backend,
+                       vectorization_mode="vector_entry_point", copy=False, progress=False)
+    try:
+        rate = time_steps(env, random_actions(env, steps), repeats)[0]
+    finally:
+        env.close()
+    _progress(f"{task} N={num_envs} {backend}", rate)
+    return rate
 
 
 def _progress(what: str, rate: float) -> None:
@@ -228,6 +239,12 @@ def markdown(result: dict) -> str:
             lines.append(f"| {row['task']} | {row['frames_per_s_128x128']:.0f} | "
                          f"{row['frames_per_s_640x480']:.1f} | {row['num_envs']} | {plain:.0f} | "
                          f"{visual:.0f} | {_ratio(visual, plain)} |")
+        by_backend = [row for row in result["cameras"] if len(row["visual_by_backend"]) > 1]
+        lines += [""] if by_backend else []
+        for row in by_backend:
+            lines.append(f"{row['task']}_visual, N={row['num_envs']}: " + ", ".join(
+                f"{backend} {rate:.0f}" for backend, rate in row["visual_by_backend"].items())
+                + " env-steps/s")
     return "\n".join(lines)
 
 
@@ -281,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cameras", action="store_true",
                         help="also measure camera rendering (frames/s per env at 128x128 and "
                              "640x480) and each task's _visual batch against the plain one at "
-                             "the largest --num_envs (thread backend)")
+                             "the largest --num_envs (thread backend; the _visual batch also "
+                             "with each of --backends)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 20 steps, 1 repeat, N=1 and 2")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
@@ -295,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         measure_ros(result, args.tasks, args.num_envs, args.steps, 2.0 if args.quick else 5.0)
     if args.cameras:
         measure_cameras(result, args.tasks, max(args.num_envs), max(10, args.steps // 4),
-                        args.repeats)
+                        args.repeats, args.backends)
     print(markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
