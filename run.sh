@@ -16,7 +16,7 @@
 # through and X11 forwarded when DISPLAY is set. SPACEROS_PROCGEN_IMAGE names the image,
 # SPACEROS_PROCGEN_BASE_IMAGE its base (default ros:jazzy-ros-base; osrf/space-ros:latest for
 # Space ROS), SPACEROS_PROCGEN_DOCKER_REBUILD=1 rebuilds it, and
-# SPACEROS_PROCGEN_DOCKER_DRYRUN=1 prints the docker commands instead of running them.
+# SPACEROS_PROCGEN_DOCKER_DRYRUN=1 prints the docker commands instead of running them (engine or not).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -144,7 +144,8 @@ run_docker() {
   headless_defaults
   docker_build_cmd
   docker_run_cmd "$@"
-  if [[ "${SPACEROS_PROCGEN_DOCKER_REBUILD:-0}" == 1 ]] ||
+  # Without an engine (a dry run only) the image cannot be looked up: its build is printed too.
+  if [[ "${SPACEROS_PROCGEN_DOCKER_REBUILD:-0}" == 1 || "${DOCKER_NO_ENGINE:-0}" == 1 ]] ||
     ! docker image inspect "$DOCKER_IMAGE" >/dev/null 2>&1; then
     if [[ "$dry" == 1 ]]; then
       print_cmd "${DOCKER_BUILD[@]}"
@@ -193,6 +194,10 @@ main() {
     if docker_usable; then
       say "mode: Docker"
       run_docker "$@"
+    fi
+    if [[ "${SPACEROS_PROCGEN_DOCKER_DRYRUN:-0}" == 1 ]]; then
+      say "mode: Docker dry run; no usable Docker engine here, so the commands are only printed"
+      DOCKER_NO_ENGINE=1 run_docker "$@"
     fi
     say "Docker was asked for but is not usable here (no docker command or no running engine); running locally"
   fi

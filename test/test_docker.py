@@ -218,3 +218,19 @@ def test_entrypoint_sources_the_underlay_then_the_workspace(tmp_path):
 def test_dockerignore_keeps_local_state_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "build", "install", "log"} <= ignored
+
+
+def test_dry_run_without_an_engine_prints_the_commands_and_runs_nothing(docker, tmp_path):
+    """No engine (docker info fails): the dry run still prints build and run, never runs locally."""
+    env, calls = docker
+    (tmp_path / "bin" / "docker").write_text(
+        FAKE_DOCKER.replace('sys.exit(0)\nif sys.argv[1:3]', 'sys.exit(1)\nif sys.argv[1:3]', 1))
+    env["SPACEROS_PROCGEN_DOCKER_DRYRUN"] = "1"
+    dry = run_sh(env, "--docker", *SCRIPT)
+    assert dry.returncode == 0, dry.stderr
+    assert "running locally" not in dry.stderr and "dry run" in dry.stderr
+    printed = [shlex.split(line) for line in dry.stdout.splitlines()]
+    assert printed == [["docker", "build", "-t", IMAGE, "--build-arg",
+                        "BASE_IMAGE=ros:jazzy-ros-base", "-f", str(DOCKERFILE), str(ROOT)],
+                       ["docker", *expected_run(env, *SCRIPT, extra=("-e", "MUJOCO_GL=egl"))]]
+    assert calls() == [["info"]], "dry run ran docker"
