@@ -2,7 +2,8 @@
 
 Created by ``gymnasium.make_vec("spaceros/<task>", num_envs=N,
 vectorization_mode="vector_entry_point", backend="thread", seed=0)``; ``backend`` picks
-how the envs run (:mod:`.backends`).
+how the envs run (:mod:`.backends`), ``autoreset_mode`` when finished episodes restart
+(:mod:`.autoreset`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
+
+from . import autoreset
 
 from ..errors import unknown_name
 from ..registry import full_name, get_task
@@ -48,7 +51,14 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         ray_address: ``ray`` only: a cluster to join (``"auto"``, ``"host:port"``); None starts
             a local Ray unless one is initialised already.
         ray_num_cpus: ``ray`` only: CPUs reserved for each actor (default 1).
-        task_options: forwarded to the task class.
+        autoreset_mode: ``gymnasium.vector.AutoresetMode`` or its value, as Gymnasium's
+            ``SyncVectorEnv``: ``next_step`` (default: the step after an episode ends returns the
+            first observation, reward 0), ``same_step`` (the ending step returns the next
+            episode's first observation; the last one is ``info["final_obs"]``, its info
+            ``info["final_info"]``) or ``disabled`` (reset finished envs yourself with
+            ``reset(options={"reset_mask": mask})``).
+        task_options: forwarded to the task class (an unknown keyword is refused, naming the
+            accepted ones).
 
     Observations are a dict of arrays with a leading ``num_envs`` axis: float32 state keys and,
     for ``_visual`` tasks, ``camera_<name>_rgb`` (uint8, (H, W, 3)) and ``camera_<name>_depth``
@@ -83,7 +93,10 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
                  max_episode_steps: int | None = None, start_method: str | None = None,
                  ray_address: str | None = None, ray_num_cpus: float | None = None,
                  camera_resolution: tuple[int, int] = DEFAULT_RESOLUTION,
-                 render_size: tuple[int, int] = (320, 240), **task_options: Any):
+                 render_size: tuple[int, int] = (320, 240),
+                 autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+                 **task_options: Any):
+        self.autoreset_mode = autoreset.check_mode(autoreset_mode)
         if backend not in BACKENDS:
             raise unknown_name("backend", backend, BACKENDS)
         if render_mode not in (None, "rgb_array"):
@@ -95,6 +108,7 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         if max_episode_steps is not None and int(max_episode_steps) < 1:
             raise ValueError(f"max_episode_steps must be >= 1 or None, got {max_episode_steps}")
         spec = get_task(task)
+        autoreset.check_task_options(spec, task_options, type(self).__init__)
         spec.resolve_domain(domain)  # a bad domain fails here, before any worker starts
         factory = EnvFactory(full_name(task), int(seed), domain, max_episode_steps,
                              dict(task_options), camera_resolution)
@@ -115,22 +129,27 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         self._out = self._backend.out
         self._bool_info = {"is_success", "diverged"}
         self._all = np.ones(self.num_envs, bool)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
+        self._ended = np.zeros(self.num_envs, bool)  # episode ended at the last step
+        self._env_seeds = np.arange(self.num_envs, dtype=np.int64) + int(seed)  # world seeds
 
     def reset(self, *, seed: int | list[int | None] | None = None,
               options: dict[str, Any] | None = None):
-        """Reset all envs (or those in ``options["reset_mask"]``); env i gets ``seed + i``."""
+        """Reset all envs (or those in ``options["reset_mask"]``, a (num_envs,) bool array);
+        env i gets ``seed + i``. Masked envs keep their running episodes."""
         super().reset(seed=None)
         seeds = self._seeds(seed)
         mask = None if not options or "reset_mask" not in options else \
-            np.asarray(options["reset_mask"], bool)
+            autoreset.check_mask(options["reset_mask"], self.num_envs)
         restarted = self._backend.reset(seeds, mask)
-        info = {}
+        self._ended[self._all if mask is None else mask] = False
+        info = autoreset.env_seed_info(self._env_seeds, self._all if mask is None else mask)
         if restarted is not None and restarted.any():
-            info = {"worker_restarted": restarted, "_worker_restarted": self._all.copy()}
+            info.update(worker_restarted=restarted, _worker_restarted=self._all.copy())
         return self._observations(), info
 
     def step(self, actions):
-        """One agent step of every env (NEXT_STEP autoreset)."""
+        """One agent step of every env (finished episodes restart as ``autoreset_mode`` says)."""
         self.step_async(actions)
         return self.step_wait()
 
@@ -140,8 +159,12 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         Raises:
             ValueError: wrong shape, or NaN/inf (naming the env).
             gymnasium.error.AlreadyPendingCallError: a step is already pending.
+            ProcgenError: ``autoreset_mode`` DISABLED and an ended env was not reset.
         """
-        self._backend.step_async(self._check(actions))
+        checked = self._check(actions)
+        if self.autoreset_mode is AutoresetMode.DISABLED:
+            autoreset.require_reset(self._ended)
+        self._backend.step_async(checked)
 
     def step_wait(self):
         """Finish the step started by :meth:`step_async`: ``(obs, rewards, terminated,
@@ -152,9 +175,30 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
                 for k, key in enumerate(out.info_keys)}
         info["worker_restarted"] = np.zeros(self.num_envs, bool) if restarted is None \
             else restarted.copy()
-        info.update({f"_{key}": self._all.copy() for key in info})
-        return (self._observations(), out.rewards.copy(), out.terminated.copy(),
-                out.truncated.copy(), info)
+        restarted_now = self._ended.copy()  # NEXT_STEP: restarted in this step, no step info
+        info.update({f"_{key}": ~restarted_now if key != "worker_restarted" else self._all.copy()
+                     for key in info})
+        if restarted_now.any():
+            info.update(autoreset.env_seed_info(self._env_seeds, restarted_now))
+        obs, rewards = self._observations(), out.rewards.copy()
+        terminated, truncated = out.terminated.copy(), out.truncated.copy()
+        self._ended = terminated | truncated
+        if self.autoreset_mode is AutoresetMode.SAME_STEP and self._ended.any():
+            obs = self._reset_same_step(obs, info)
+        return obs, rewards, terminated, truncated, info
+
+    def _reset_same_step(self, obs: dict[str, np.ndarray], info: dict[str, np.ndarray]
+                         ) -> dict[str, np.ndarray]:
+        """SAME_STEP: move the ended envs' last observation and info into ``final_obs`` /
+        ``final_info`` (Gymnasium's layout), reset them and return the new observations."""
+        ended = self._ended
+        autoreset.add_final(info, obs, ended)
+        restarted = self._backend.reset([None] * self.num_envs, ended)
+        if restarted is not None:
+            info["worker_restarted"] |= restarted
+        info.update(autoreset.env_seed_info(self._env_seeds, ended))
+        self._ended = np.zeros(self.num_envs, bool)
+        return self._observations()
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         """With ``render_mode="rgb_array"``: one (H, W, 3) uint8 picture per env of
