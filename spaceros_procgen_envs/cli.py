@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -21,8 +22,8 @@ from pathlib import Path
 from .domains import list_domains
 from .errors import ProcgenError, unknown_name
 from .registry import VISUAL_SUFFIX, full_name, get_task, list_tasks
+from .sim.robots.base import CONTROL_HZ
 from .vector.backends import BACKENDS
-
 
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -34,11 +35,61 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+SPELLING_NOTE = "Every flag also takes dashes for underscores and back (--num-envs = --num_envs)."
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line: ``prog: error: message``."""
+    """An ``ArgumentParser`` whose errors are one line: ``prog: error: message``.
+
+    Every long flag takes both spellings, ``--num_envs`` and ``--num-envs`` (the help shows
+    the declared one), and an unknown flag gets a "did you mean".
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        argv = sys.argv[1:] if args is None else list(args)
+        return super().parse_known_args(self._respell(argv), namespace)
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self._suggest(extras)}")
+        return parsed
+
+    def _respell(self, argv: list[str]) -> list[str]:
+        """``argv`` with each long flag in its declared spelling (up to a bare ``--``)."""
+        out = []
+        for index, token in enumerate(argv):
+            if token == "--":
+                return out + argv[index:]
+            out.append(self._declared_spelling(token))
+        return out
+
+    def _declared_spelling(self, token: str) -> str:
+        if not token.startswith("--") or len(token) < 3:
+            return token
+        flag, eq, value = token.partition("=")
+        known = self._option_string_actions
+        if flag in known:
+            return token
+        for other in ("--" + flag[2:].replace("-", "_"), "--" + flag[2:].replace("_", "-")):
+            # exact, or a prefix argparse may expand (--num-e -> --num_e -> --num_envs)
+            if other in known or any(option.startswith(other) for option in known):
+                return other + eq + value
+        return token
+
+    def _suggest(self, extras: list[str]) -> str:
+        """``; did you mean --x?`` for the first unknown flag close to a known one."""
+        flags = {o.replace("-", "_"): o for o in self._option_string_actions if o.startswith("--")}
+        for token in extras:
+            flag = token.partition("=")[0]
+            if flag.startswith("--"):
+                close = difflib.get_close_matches(flag.replace("-", "_"), list(flags), n=1)
+                if close:
+                    return f"; did you mean {flags[close[0]]}?"
+        return "; see --help for the flags"
 
 
 def positive_int(text: str) -> int:
@@ -70,6 +121,16 @@ def positive_float(text: str) -> float:
     value = non_negative_float(text)
     if value == 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def camera_rate(text: str) -> float:
+    """A camera rate in Hz, > 0 and at most the step rate (``--camera_rate``)."""
+    value = positive_float(text)
+    if value > CONTROL_HZ:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {CONTROL_HZ:g} Hz (the step rate: one picture per step at most), "
+            f"got {text!r}; pass a rate in (0, {CONTROL_HZ:g}]")
     return value
 
 
@@ -121,6 +182,7 @@ def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLin
     Returns:
         An :class:`OneLineParser`; add script-specific flags to it.
     """
+    kwargs.setdefault("epilog", SPELLING_NOTE)
     parser = OneLineParser(description=description,
                            formatter_class=_DefaultsFormatter, **kwargs)
     if sim_flags:

@@ -23,8 +23,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..cli import (backend_name, check_task_domain, make_parser, non_negative_float, positive_float,
-                   positive_int, video_path)
+from ..cli import (backend_name, camera_rate, check_task_domain, make_parser, non_negative_float,
+                   positive_float, positive_int, video_path)
 from ..errors import ProcgenError
 from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
 from ..registry import get_task, list_tasks
@@ -74,7 +74,7 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
     parser.add_argument("--video", type=video_path, default=None, metavar="PATH.mp4",
                         help="film every env, tiled in a labelled grid, into this mp4 (10 fps of "
                              "sim time; drawing the frames slows the run)")
-    parser.add_argument("--camera_rate", type=positive_float, default=10.0, metavar="HZ",
+    parser.add_argument("--camera_rate", type=camera_rate, default=10.0, metavar="HZ",
                         help="camera topics' rate for <task>_visual tasks (at most 50)")
     parser.add_argument("--camera_resolution", type=positive_int, nargs=2, default=None,
                         metavar=("W", "H"),
