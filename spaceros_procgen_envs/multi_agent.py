@@ -25,6 +25,7 @@ from .assets.pipeline import generate_assets
 from .errors import ProcgenError, unknown_name
 from .registry import get_task, list_tasks
 from .sim import scene
+from .sim.cameras import RenderThread
 from .sim.core import check_action
 from .sim.robots.base import CONTROL_HZ
 
@@ -213,16 +214,19 @@ class MultiRobotEnv:
         """An RGB image (height, width, 3) uint8 looking at the team from above and behind."""
         if self.render_mode != "rgb_array":
             return None
-        if self._renderer is None:
-            width, height = self._size
-            self._renderer = mujoco.Renderer(self.model, height=height, width=width)
+        if self._renderer is None:  # one EGL/OSMesa context in a thread of its own
+            self._renderer = RenderThread(name="spaceros-render-team")
         camera = mujoco.MjvCamera()
         mujoco.mjv_defaultFreeCamera(self.model, camera)
         robots = self.task.robots
         camera.lookat[:] = np.mean([r.base_pose(self.model, self.data)[0] for r in robots], 0)
         camera.distance, camera.elevation, camera.azimuth = 16.0, -40.0, 135.0
-        self._renderer.update_scene(self.data, camera)
-        return self._renderer.render()
+        return self._renderer.call(self._view, camera, *self._size)
+
+    def _view(self, camera: mujoco.MjvCamera, width: int, height: int) -> np.ndarray:
+        """The picture from ``camera`` (in the render thread)."""
+        renderer = self._renderer.renderer(id(self), self.model, True, (width, height))
+        return renderer.view(self.data, camera, width, height)
 
     def close(self) -> None:
         if self._renderer is not None:

@@ -30,6 +30,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from ..gl import offscreen_context
 from .scene import FAR_M
 
 SCENE_FOVY_DEG = 60.0
@@ -161,12 +162,6 @@ def _add_chase_camera(spec: mujoco.MjSpec, kind: str, name: str, body: mujoco.Mj
 _contexts_made = 0  # GL contexts this process has made (see gl_started)
 
 
-def _gl_context_class():
-    from mujoco.gl_context import GLContext  # honours MUJOCO_GL (egl / osmesa / glfw)
-
-    return GLContext
-
-
 def gl_started() -> bool:
     """True once this process has made a GL context here: the GL driver's native threads
     (llvmpipe's) do not survive ``fork``, so a forked child that renders would hang."""
@@ -196,7 +191,7 @@ class RenderThread:
     def _call(self, fn, args):
         if self._context is None:
             global _contexts_made
-            self._context = _gl_context_class()(*GL_SURFACE_PX)
+            self._context = offscreen_context(*GL_SURFACE_PX)  # EGL / OSMesa, never GLFW
             _contexts_made += 1
         self._context.make_current()
         return fn(*args)
