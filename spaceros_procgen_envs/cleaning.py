@@ -127,10 +127,16 @@ def summarize(files: Sequence[CacheFile]) -> list[str]:
     for f in files:
         sizes[f.group] += f.size
     width = max((len(g) for g in counts), default=0)
-    lines = [f"{len(files)} files, {human_size(sum(sizes.values()))}:"]
+    lines = [f"{_files(len(files))}, {human_size(sum(sizes.values()))}:"]
     for group, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
-        lines.append(f"  {group:<{width}}  {counts[group]:>6} files  {human_size(size):>9}")
+        lines.append(f"  {group:<{width}}  {_files(counts[group]):>11}  {human_size(size):>9}")
     return lines
+
+
+def _files(count: int) -> str:
+    from .cli import plural  # the CLI layer, imported only when printing
+
+    return plural(count, "file")
 
 
 def delete(files: Sequence[CacheFile]) -> tuple[int, int, list[str]]:
@@ -156,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 when done (or nothing to do), 1 when refused, declined or a file could not go.
     """
-    from .cli import make_parser, non_negative_float
+    from .cli import make_parser, non_negative_float, plural
 
     parser = make_parser(
         "Delete procedural assets from the on-disk cache ($SPACEROS_PROCGEN_CACHE_DIR if set, "
@@ -174,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory = cache_dir()
     files = scan(directory, args.older_than)
     if not files:
-        age = f" older than {args.older_than:g} days" if args.older_than is not None else ""
+        age = f" older than {plural(args.older_than, 'day')}" if args.older_than is not None else ""
         print(f"nothing to delete: no cache files{age} in {directory}")
         return 0
     total = human_size(sum(f.size for f in files))
@@ -183,10 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         print("dry run: nothing deleted")
         return 0
-    if not args.yes and not _confirm(f"Delete {len(files)} files ({total})? [y/N] "):
+    if not args.yes and not _confirm(f"Delete {_files(len(files))} ({total})? [y/N] "):
         return 1
     deleted, freed, errors = delete(files)
-    print(f"deleted {deleted} files ({human_size(freed)})")
+    print(f"deleted {_files(deleted)} ({human_size(freed)})")
     for line in errors[:5]:
         print(f"error: cannot delete {line}", file=sys.stderr)
     return 1 if errors else 0

@@ -199,6 +199,11 @@ def make_parser(description: str, *, sim_flags: bool = True, **kwargs) -> OneLin
     return parser
 
 
+def plural(count: int, noun: str) -> str:
+    """``"1 task"``, ``"2 tasks"``, ``"0.5 days"``: a count and its noun, plural unless 1."""
+    return f"{count:g} {noun}" if count == 1 else f"{count:g} {noun}s"
+
+
 def check_task_domain(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse a ``--domain`` the ``--task`` cannot run in, as an argument error (exit 2)."""
     try:

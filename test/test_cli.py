@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -72,3 +73,16 @@ def test_unknown_flag_exits_2_without_traceback():
     proc = subprocess.run(script_cmd("list_envs.py", "--bogus"), capture_output=True, text=True)
     assert proc.returncode == 2
     assert "unrecognized arguments: --bogus" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_list_envs_puts_multi_robot_tasks_apart_with_how_to_run_them():
+    out = subprocess.run(script_cmd("list_envs.py", "--brief"), capture_output=True, text=True,
+                         check=True).stdout
+    single, multi = out.split("Multi-robot tasks")
+    for name in list_tasks(multi_agent=True):
+        assert name not in single and f"parallel_env('{name}'" in multi
+    assert "agent_random.py" in single and "agent_random.py" not in multi
+    assert f"{len(list_tasks())} single-robot tasks" in single
+    count = len(list_tasks(multi_agent=True))
+    assert f"{count} multi-robot task{'s' if count != 1 else ''}." in multi
+    assert not re.search(r"\b1 \w+s\b", out), "a count of 1 with a plural noun"

@@ -180,6 +180,17 @@ def test_clean_older_than_keeps_fresh_files(cache_root, filled):
     assert entries(cache_root) == filled[1:]
 
 
+def test_clean_counts_one_of_a_kind_in_the_singular(cache_root, filled):
+    for path in filled[1:]:
+        path.unlink()
+    nothing = run("clean_procgen_cache.py", "--dry-run", "--older-than", "1", cache_root=cache_root)
+    assert "no cache files older than 1 day in" in nothing.stdout, nothing.stdout
+    done = run("clean_procgen_cache.py", "--yes", cache_root=cache_root)
+    assert done.returncode == 0, done.stderr
+    assert "1 file, " in done.stdout and "deleted 1 file (" in done.stdout, done.stdout
+    assert " 1 files" not in done.stdout
+
+
 @pytest.mark.parametrize("days", ["-1", "abc"])
 def test_clean_bad_older_than_exits_2(cache_root, days):
     done = run("clean_procgen_cache.py", "--older-than", days, cache_root=cache_root)
