@@ -1,0 +1,226 @@
+"""Per-env episodes cut out of a batch, appended to a Minari dataset as they grow.
+
+Times are batch steps: time ``t`` is the state after ``t`` steps of the batch (a reset
+leaves the time where it is). An episode of env ``i`` that starts at time ``t0`` and has
+``L`` transitions holds observations at ``t0 .. t0 + L`` and the actions, rewards and flags
+of steps ``t0 + 1 .. t0 + L``. With NEXT_STEP autoreset, the step after an episode ends
+returns the next episode's first observation (its action is ignored by the env and not
+stored), so that episode starts at the time of that step.
+
+Episodes are written in chunks (every :data:`FLUSH_BYTES` of batch data, and on close), so
+memory stays bounded for camera tasks and an interrupted run keeps every completed step.
+Minari's episode ids are given in the order episodes first reach the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .paths import DiskGuard
+
+FLUSH_BYTES = 32 << 20  # batch data kept in memory before a chunk is appended
+MAX_FLUSH_STEPS = 500   # ... or this many steps, whichever comes first
+
+
+@dataclass
+class Frame:
+    """The batch at one time: observations and the step that produced them."""
+
+    obs: dict[str, np.ndarray]   # (n, ...) each
+    info: np.ndarray | None      # (n, K) float64 info columns; None after a reset
+    actions: np.ndarray | None   # (n, dim) float32 as applied; None for the first reset
+    rewards: np.ndarray          # (n,) float64
+    terminated: np.ndarray       # (n,) bool
+    truncated: np.ndarray        # (n,) bool
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in self.obs.values()) + \
+            (0 if self.info is None else self.info.nbytes)
+
+
+@dataclass
+class Episode:
+    """One env's episode while it is recorded (see the module doc for times)."""
+
+    env: int
+    t0: int
+    started_by: str            # "reset" or "autoreset"
+    episode_seed: int | None   # the seed of the last seeded reset of this env
+    resets_since_seed: int     # episodes begun since that reset (0: the seeded one)
+    length: int = 0            # transitions so far
+    obs_written: int = 0       # observation rows already in the dataset
+    id: int | None = None      # Minari episode id, once on disk
+    success: bool = False      # is_success at some step
+    end: str = "open"          # open, terminated, truncated, reset (cut by a reset), interrupted
+    seed_attr: int | None = field(default=None, repr=False)  # Minari's "seed" (seeded resets)
+
+
+class EpisodeBook:
+    """Cuts the batch into per-env episodes and writes them through ``writer``.
+
+    Args:
+        num_envs: envs in the batch.
+        writer: a :class:`~.dataset.DatasetWriter` (or None: keep nothing on disk).
+        guard: stops before the disk is full.
+        episode_meta: fields every episode carries (task, domain, package version).
+        env_meta: fields of each env's episodes (world seed, asset keys).
+    """
+
+    def __init__(self, num_envs: int, writer, guard: DiskGuard, episode_meta: dict,
+                 env_meta: list[dict]):
+        self.num_envs, self.info_keys, self.bool_keys = num_envs, [], set()
+        self.writer, self.guard = writer, guard
+        self.meta, self.env_meta = dict(episode_meta), env_meta
+        self.frames: list[Frame] = []
+        self.base = 0  # time of frames[0]
+        self.open: list[Episode | None] = [None] * num_envs
+        self.closed: list[Episode] = []  # ended, some rows not yet on disk
+        self.done = np.zeros(num_envs, bool)  # the env's last step ended its episode
+        self.seeds: list[int | None] = [None] * num_envs
+        self.resets = np.zeros(num_envs, np.int64)  # since the last seeded reset
+        self.next_id, self.episodes_written, self._pending_bytes = 0, 0, 0
+        self.time = -1
+
+    # --- events -------------------------------------------------------------------------------
+    def on_reset(self, time: int, obs: dict[str, np.ndarray], mask: np.ndarray,
+                 seeds: list[int | None]) -> None:
+        """Envs in ``mask`` were reset at ``time`` (``seeds[i]`` None: their RNG continues)."""
+        rows = np.flatnonzero(mask)
+        cut = [i for i in rows if self.open[i] is not None and self.open[i].length > 0]
+        for i in rows:
+            self._end(i, "reset")
+        if cut:  # their last rows are in the frame the reset overwrites: write them first
+            self.flush()
+        if not self.frames:  # the first reset: a frame of its own
+            self.frames.append(Frame({k: v.copy() for k, v in obs.items()}, None, None,
+                                     np.zeros(self.num_envs), np.zeros(self.num_envs, bool),
+                                     np.zeros(self.num_envs, bool)))
+            self.base = self.time = time
+        else:  # the time of the last step: the reset envs' rows become their reset state
+            frame = self.frames[-1]
+            for key, value in obs.items():
+                frame.obs[key][rows] = value[rows]
+            if frame.info is not None:
+                frame.info[rows] = 0.0
+        for i in rows:
+            if seeds[i] is not None:
+                self.seeds[i], self.resets[i] = int(seeds[i]), 0
+            else:
+                self.resets[i] += 1
+            self._begin(i, time, "reset", seeds[i])
+        self.done[rows] = False
+
+    def on_step(self, time: int, actions: np.ndarray, obs: dict[str, np.ndarray],
+                rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+                info: dict) -> None:
+        """The batch step that made ``time``; ``info`` is the step's info dict (its
+        ``reward/<term>``, ``is_success`` and ``diverged`` arrays are kept)."""
+        if not self.info_keys:
+            self.info_keys = [k for k in info if k.startswith("reward/")] + \
+                [k for k in ("is_success", "diverged") if k in info]
+            self.bool_keys = {k for k in self.info_keys if np.asarray(info[k]).dtype == bool}
+        info = np.column_stack([np.asarray(info[k], np.float64) for k in self.info_keys]) \
+            if self.info_keys else np.zeros((self.num_envs, 0))
+        frame = Frame({k: v.copy() for k, v in obs.items()}, info, actions, rewards.copy(),
+                      terminated.copy(), truncated.copy())
+        self.frames.append(frame)
+        self.time = time
+        success = info[:, self.info_keys.index("is_success")] > 0 \
+            if "is_success" in self.info_keys else np.zeros(self.num_envs, bool)
+        for i in range(self.num_envs):
+            if self.done[i]:  # NEXT_STEP: this step was env i's reset
+                self.resets[i] += 1
+                self._begin(i, time, "autoreset", None)
+                continue
+            ep = self.open[i]
+            ep.length += 1
+            ep.success |= bool(success[i])
+            if terminated[i] or truncated[i]:
+                self._end(i, "terminated" if terminated[i] else "truncated")
+        self.done = terminated | truncated
+        self._pending_bytes += frame.nbytes
+        if self._pending_bytes >= FLUSH_BYTES or len(self.frames) > MAX_FLUSH_STEPS:
+            self.flush()
+
+    def _begin(self, i: int, time: int, how: str, seed: int | None) -> None:
+        self.open[i] = Episode(int(i), time, how, self.seeds[i], int(self.resets[i]),
+                               seed_attr=None if seed is None else int(seed))
+
+    def _end(self, i: int, how: str) -> None:
+        ep = self.open[i]
+        self.open[i] = None
+        if ep is not None and ep.length > 0:
+            ep.end = how
+            self.closed.append(ep)
+
+    # --- writing ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """End every open episode as ``interrupted`` (if it has a step) and write all."""
+        for i in range(self.num_envs):
+            self._end(i, "interrupted")
+        self.flush()
+
+    def flush(self) -> None:
+        """Append every episode's rows not yet on disk; drop the frames no longer needed."""
+        eps = [ep for ep in (*self.closed, *self.open) if ep is not None and ep.length > 0
+               and ep.obs_written < ep.length + 1]
+        if self.writer is not None and eps:
+            chunks = [self._chunk(ep) for ep in eps]
+            self.guard.wrote(sum(nbytes for _, nbytes in chunks))
+            for ep in eps:
+                if ep.id is None:
+                    ep.id, self.next_id = self.next_id, self.next_id + 1
+            self.writer.write([(ep, chunk) for ep, (chunk, _) in zip(eps, chunks)],
+                              [self._meta(ep) for ep in eps])
+        for ep in eps:
+            ep.obs_written = ep.length + 1
+        self.episodes_written += sum(ep.end != "open" for ep in self.closed)
+        self.closed = []
+        self._trim()
+
+    def _rows(self, start: int, stop: int) -> list[Frame]:
+        return self.frames[start - self.base:stop - self.base]
+
+    def _chunk(self, ep: Episode) -> tuple[dict, int]:
+        """The episode's unwritten rows: observations/infos from ``t0 + obs_written``,
+        transitions from ``t0 + max(obs_written, 1)``, to ``t0 + length``."""
+        i, stop = ep.env, ep.t0 + ep.length + 1
+        obs_frames = self._rows(ep.t0 + ep.obs_written, stop)
+        step_frames = self._rows(ep.t0 + max(ep.obs_written, 1), stop)
+        obs = {key: np.stack([f.obs[key][i] for f in obs_frames]) for key in obs_frames[0].obs}
+        zeros = np.zeros(len(self.info_keys))
+        info = np.stack([zeros if f.info is None else f.info[i] for f in obs_frames])
+        if ep.obs_written == 0:
+            info[0] = 0.0  # the reset's row: no reward terms, no flags
+        terms = {k[len("reward/"):]: info[:, c] for c, k in enumerate(self.info_keys)
+                 if k.startswith("reward/")}
+        infos = {"reward": terms, **{k: info[:, c] > 0 for c, k in enumerate(self.info_keys)
+                                     if k in self.bool_keys}}
+        chunk = {"observations": obs, "infos": infos,
+                 "actions": np.stack([f.actions[i] for f in step_frames]),
+                 "rewards": np.array([f.rewards[i] for f in step_frames]),
+                 "terminations": np.array([f.terminated[i] for f in step_frames]),
+                 "truncations": np.array([f.truncated[i] for f in step_frames]),
+                 "seed": ep.seed_attr if ep.obs_written == 0 else None}
+        nbytes = sum(v.nbytes for v in obs.values()) + info.nbytes + chunk["actions"].nbytes
+        return chunk, nbytes
+
+    def _meta(self, ep: Episode) -> dict:
+        meta = {**self.meta, **self.env_meta[ep.env], "env": ep.env,
+                "t0": ep.t0, "started_by": ep.started_by, "resets_since_seed": ep.resets_since_seed,
+                "end": ep.end, "success": ep.success, "length": ep.length}
+        if ep.episode_seed is not None:
+            meta["episode_seed"] = ep.episode_seed
+        return meta
+
+    def _trim(self) -> None:
+        need = [ep.t0 + ep.obs_written for ep in self.open if ep is not None]
+        keep_from = min([*need, self.time])
+        drop = keep_from - self.base
+        if drop > 0:
+            del self.frames[:drop]
+            self.base = keep_from
+        self._pending_bytes = sum(f.nbytes for f in self.frames)
