@@ -23,6 +23,7 @@ from . import meshutil
 from .types import MeshAsset, MeshPart
 
 KINDS = ("panel", "tank", "truss")
+COLLISION_PIECES = 8  # every fragment, so all worlds of a task share one MjData layout
 
 # Spacecraft surface finishes: gold/amber MLI foil, bare aluminium, white paint,
 # solar-cell blue, carbon-fibre black.
@@ -84,11 +85,12 @@ def generate_debris(cfg: DebrisCfg, rng: np.random.Generator) -> MeshAsset:
 
     Returns:
         A :class:`MeshAsset` with one part ``"debris"`` (visual = concatenation of
-        watertight bodies, collision = at most 8 convex hulls of at most 64 vertices)
+        watertight bodies, collision = exactly :data:`COLLISION_PIECES` convex hulls of at most
+        64 vertices)
         and meta ``kind_index`` (index into :data:`KINDS`) and ``size_m``.
 
     >>> asset = generate_debris(debris_cfg("panel"), np.random.default_rng([0, 0]))
-    >>> len(asset.parts["debris"].collision) <= 8
+    >>> len(asset.parts["debris"].collision) == COLLISION_PIECES
     True
     """
     kind = cfg.kind if cfg.kind != "any" else KINDS[int(rng.integers(len(KINDS)))]
@@ -101,7 +103,8 @@ def generate_debris(cfg: DebrisCfg, rng: np.random.Generator) -> MeshAsset:
     centre = meshutil.mass_centre(bodies)
     scale = min(1.0, cfg.max_extent_m / np.max(visual.extents))  # pipes may stick out
     visual = _moved(visual, centre, scale)
-    collision = tuple(_moved(p, centre, scale) for p in pieces)
+    collision = tuple(_moved(p, centre, scale)
+                      for p in meshutil.exactly(pieces, COLLISION_PIECES))
     palette = _COLOURS[kind]
     rgba = meshutil.jitter_rgba(rng, palette[int(rng.integers(len(palette)))], cfg.color_jitter)
     meta = {"kind_index": float(KINDS.index(kind)), "size_m": float(np.max(visual.extents))}

@@ -133,3 +133,38 @@ def jitter_rgba(rng: np.random.Generator, rgba: tuple[float, ...],
     rgb = rgb * rng.uniform(1 - jitter, 1 + jitter) + rng.uniform(-jitter / 8, jitter / 8, 3)
     r, g, b = (float(round(c, 4)) for c in np.clip(rgb, 0.0, 1.0))
     return (r, g, b, float(rgba[3]))
+
+
+def split_convex(piece: trimesh.Trimesh) -> tuple[trimesh.Trimesh, trimesh.Trimesh]:
+    """Cut a convex mesh in two convex halves by the plane through its vertex mean, normal to
+    its longest principal axis; the halves tile the piece exactly."""
+    vertices = np.asarray(piece.vertices, np.float64)
+    centre = vertices.mean(axis=0)
+    _, _, axes = np.linalg.svd(vertices - centre, full_matrices=False)
+    side = (vertices - centre) @ axes[0]  # signed distance to the cut plane, metres
+    edges = piece.edges_unique
+    a, b = side[edges[:, 0]], side[edges[:, 1]]
+    crossing = (a * b) < 0.0
+    t = (a[crossing] / (a[crossing] - b[crossing]))[:, None]
+    cut = vertices[edges[crossing, 0]] + t * (vertices[edges[crossing, 1]] - vertices[edges[crossing, 0]])
+    on_plane = vertices[np.abs(side) <= 1e-12]
+    return (hull(np.vstack([vertices[side > 1e-12], cut, on_plane])),
+            hull(np.vstack([vertices[side < -1e-12], cut, on_plane])))
+
+
+def exactly(pieces: list[trimesh.Trimesh], count: int) -> list[trimesh.Trimesh]:
+    """``pieces`` split (the largest by volume first) until there are exactly ``count``.
+
+    A fixed count per asset kind gives every world of a task the same MuJoCo geom count, so all
+    of them share one MjData layout (what ``mujoco.batch.Batch.set_models`` needs).
+
+    Raises:
+        ValueError: when there are already more than ``count`` pieces (a generator bug).
+    """
+    pieces = list(pieces)
+    if len(pieces) > count:
+        raise ValueError(f"{len(pieces)} collision pieces exceed the fixed count {count}")
+    while len(pieces) < count:
+        k = int(np.argmax([abs(p.volume) for p in pieces]))
+        pieces[k:k + 1] = split_convex(pieces[k])
+    return pieces

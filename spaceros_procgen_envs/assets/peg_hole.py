@@ -88,6 +88,13 @@ def peg_hole_cfg(clearance_m: float = 0.002, profile: str = "any") -> PegHoleCfg
     return PegHoleCfg(clearance_m=float(clearance_m), profile=profile)
 
 
+def hole_pieces_of(cfg: PegHoleCfg) -> int:
+    """Collision pieces of every hole of ``cfg``: a wedge per edge of the most-sided cavity plus a
+    floor slab. A fixed count gives all worlds of a task one MjData layout; holes with fewer
+    wedges have them split until there are this many."""
+    return max(cfg.sides[1], cfg.round_sides) + 1
+
+
 def generate_peg_hole(cfg: PegHoleCfg, rng: np.random.Generator) -> MeshAsset:
     """Generate one peg and its matching hole.
 
@@ -125,7 +132,8 @@ def generate_peg_hole(cfg: PegHoleCfg, rng: np.random.Generator) -> MeshAsset:
             "hole_block_size_m": float(size), "hole_block_height_m": float(height),
             "hole_through": float(floor == 0.0), "profile_index": float(PROFILES.index(kind))}
     parts = {"peg": MeshPart(peg, (peg,), peg_rgba),
-             "hole": MeshPart(hole_visual, tuple(hole_pieces), hole_rgba)}
+             "hole": MeshPart(hole_visual, tuple(meshutil.exactly(hole_pieces, hole_pieces_of(cfg))),
+                              hole_rgba)}
     return MeshAsset(parts, meta)
 
 

@@ -38,6 +38,34 @@ def check_action(action, dim: int, env_index: int | None = None) -> np.ndarray:
     return np.clip(arr, -1.0, 1.0)
 
 
+class WorldDraft:
+    """One env's task object and its world as an uncompiled ``MjSpec`` (cameras added for
+    ``_visual`` tasks): what :func:`build_worlds` pads to one layout before compiling."""
+
+    def __init__(self, task: str, assets: dict[str, Asset], domain: str | None = None,
+                 **task_options):
+        self.spec = get_task(task)
+        self.domain = self.spec.resolve_domain(domain)
+        self.task = self.spec.task_class()(self.spec, self.domain, assets, **task_options)
+        self.mj_spec = self.task.build()
+        self.camera_names = self.task.add_cameras(self.mj_spec) if is_visual(task) else []
+
+
+def build_worlds(task: str, assets: list[dict[str, Asset]], first_seed: int,
+                 domain: str | None = None,
+                 camera_resolution: tuple[int, int] = cams.DEFAULT_RESOLUTION,
+                 **task_options) -> list[SimEnv]:
+    """The worlds of envs ``first_seed, first_seed + 1, ...``, all with one MjData layout.
+
+    Every world's meshes are padded to one face total (:func:`scene.pad_faces`), so the worlds
+    can run as one ``mujoco.batch.Batch`` (``set_models``).
+    """
+    drafts = [WorldDraft(task, env_assets, domain, **task_options) for env_assets in assets]
+    total = scene.face_total([scene.mesh_faces(d.mj_spec) for d in drafts])
+    return [SimEnv(task, d.task.assets, first_seed + i, domain, camera_resolution, draft=d,
+                   face_total=total) for i, d in enumerate(drafts)]
+
+
 class SimEnv:
     """One procedural world of ``task``, built from its cached assets.
 
@@ -62,14 +90,15 @@ class SimEnv:
 
     def __init__(self, task: str, assets: dict[str, Asset], env_seed: int,
                  domain: str | None = None,
-                 camera_resolution: tuple[int, int] = cams.DEFAULT_RESOLUTION, **task_options):
-        spec = get_task(task)
-        self.spec, self.env_seed = spec, int(env_seed)
-        self.domain = spec.resolve_domain(domain)
-        self.task = spec.task_class()(spec, self.domain, assets, **task_options)
-        mj_spec = self.task.build()
-        camera_names = self.task.add_cameras(mj_spec) if is_visual(task) else []
-        self.model = scene.compile_world(mj_spec)
+                 camera_resolution: tuple[int, int] = cams.DEFAULT_RESOLUTION,
+                 draft: WorldDraft | None = None, face_total: int | None = None, **task_options):
+        draft = draft or WorldDraft(task, assets, domain, **task_options)
+        spec = draft.spec
+        self.spec, self.env_seed, self.domain, self.task = spec, int(env_seed), draft.domain, draft.task
+        camera_names = draft.camera_names
+        if face_total is not None:
+            scene.pad_faces(draft.mj_spec, face_total)
+        self.model = scene.compile_world(draft.mj_spec)
         self.data = mujoco.MjData(self.model)
         self.task.bind(self.model)
         self.cameras = cams.CameraRig(self.model, camera_names, cams.check_resolution(

@@ -248,6 +248,49 @@ def add_mesh_part(spec: mujoco.MjSpec, body: mujoco.MjsBody, name: str, part: Me
     return pieces
 
 
+# The unused filler mesh: a tetrahedron plus zero-area faces. Face BVHs size MjData
+# (bvh_active), so worlds whose meshes have different face counts get different layouts; the
+# filler tops every world of a batch up to one total. No geom uses it: physics is unchanged.
+FILLER_MESH = "layout/filler"
+_TETRA = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32) * 0.01
+_TETRA_FACES = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]], np.int32)
+FACE_QUANTUM = 4096  # totals are rounded up to this, so most batches of a task agree
+
+
+def mesh_faces(spec: mujoco.MjSpec) -> int:
+    """Triangles of every mesh in ``spec``."""
+    return sum(len(mesh.userface) // 3 for mesh in spec.meshes)
+
+
+def face_total(counts) -> int:
+    """The face total worlds with these face counts are padded to (filler included)."""
+    need = max(counts) + len(_TETRA_FACES)
+    return -(-need // FACE_QUANTUM) * FACE_QUANTUM
+
+
+def pad_faces(spec: mujoco.MjSpec, total: int) -> None:
+    """Add the filler mesh so that ``spec``'s meshes hold exactly ``total`` triangles."""
+    extra = total - mesh_faces(spec) - len(_TETRA_FACES)
+    if extra < 0:
+        raise ValueError(f"world has {mesh_faces(spec)} mesh faces, more than the total {total}")
+    mesh = spec.add_mesh(name=FILLER_MESH)
+    mesh.uservert = _TETRA.ravel().tolist()
+    mesh.userface = np.vstack([_TETRA_FACES, np.zeros((extra, 3), np.int32)]).ravel().tolist()
+
+
+def add_free_body(spec: mujoco.MjSpec, name: str, pos) -> mujoco.MjsBody:
+    """A free-floating body ``name`` (joint ``name/joint``) at ``pos`` (world, m).
+
+    It gets a site-only child body: MuJoCo treats a childless free body whose principal axes
+    happen to align with its frame (a symmetric peg) as "simple", with a diagonal mass matrix
+    and a smaller MjData. The child keeps every world of a task on one layout.
+    """
+    body = spec.worldbody.add_body(name=name, pos=list(pos))
+    body.add_freejoint(name=f"{name}/joint")
+    body.add_body(name=f"{name}/layout").add_site(name=f"{name}/layout")
+    return body
+
+
 def _mesh_geom(spec, body, name: str, vertices: np.ndarray, faces: np.ndarray) -> mujoco.MjsGeom:
     mesh = spec.add_mesh(name=name)
     mesh.uservert = np.asarray(vertices, np.float32).ravel().tolist()

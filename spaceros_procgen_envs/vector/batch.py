@@ -23,7 +23,7 @@ import numpy as np
 from ..assets.pipeline import generate_assets
 from ..assets.types import Asset
 from ..sim.cameras import DEFAULT_RESOLUTION, RenderThread
-from ..sim.core import SimEnv
+from ..sim.core import SimEnv, build_worlds
 
 
 @dataclass
@@ -121,9 +121,8 @@ class EnvFactory:
         if assets is None:
             assets, _ = generate_assets(self.task, stop - start, self.seed + start, self.domain,
                                         workers=1, progress=False)
-        envs = [SimEnv(self.task, assets[i], self.seed + start + i, self.domain,
-                       camera_resolution=self.camera_resolution, **self.task_options)
-                for i in range(stop - start)]
+        envs = build_worlds(self.task, assets, self.seed + start, self.domain,
+                            self.camera_resolution, **self.task_options)
         if self.max_episode_steps is not None:
             for env in envs:
                 env.max_steps = int(self.max_episode_steps)
