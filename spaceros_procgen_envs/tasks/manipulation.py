@@ -1,13 +1,20 @@
 """What the arm tasks share: a platform, the arm on it, free objects and grasp sensing.
 
-Grasp sensing reads the contact list of the last substep: the object is *grasped* when the
-left finger and the right finger each touch it. That holds however the object is taken (a rock
-by its middle, a debris fragment by an edge) and costs one small array lookup per step.
+Grasp sensing: two MuJoCo ``contact`` sensors ("found" data) count the contacts between each
+finger body and the object in the last substep; the object is *grasped* when both count one
+or more. That holds however the object is taken (a rock by its middle, a debris fragment by an
+edge). The object's pose is read by ``framepos``/``framequat`` sensors of its body frame.
+
+Batched side (a slice of n worlds in one ``mujoco.batch.Batch``, read through a BatchView
+``v``): :meth:`ManipulationTask.batch_state` gathers the arrays every term needs once, and
+each reward term is a pure module-level function ``reward_<name>`` of those arrays, listed in
+the class's :attr:`ManipulationTask.TERMS`; its parameter names are the state keys it reads.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import inspect
+from typing import Callable, ClassVar
 
 import mujoco
 import numpy as np
@@ -15,12 +22,13 @@ import numpy as np
 from ..assets.types import MeshPart
 from ..sim import scene
 from ..sim.robots.arm import Arm, ArmCfg
+from ..sim.robots.arm_batch import sensor_index
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
 from .base import F32, Task, box
 
-# Contact roles: 1 left finger, 2 right finger, 4 the object; a pad-object pair ORs to 5 or 6.
-_LEFT, _RIGHT, _OBJECT = 1, 2, 4
 PLATFORMS = {"lander": add_lander, "spacecraft": add_spacecraft, "station": add_station_module}
+_SENS, _OBJ = mujoco.mjtSensor, mujoco.mjtObj
+_FOUND = (1, 0, 1)  # contact sensor intprm: data = "found" (bit 0), reduce none, num 1
 
 
 def tanh_kernel(distance_m: float, scale_m: float) -> float:
@@ -28,11 +36,50 @@ def tanh_kernel(distance_m: float, scale_m: float) -> float:
     return float(1.0 - np.tanh(distance_m / scale_m))
 
 
+def kernel(distance_m: np.ndarray, scale_m) -> np.ndarray:
+    """:func:`tanh_kernel` over arrays: 1 - tanh(distance / scale)."""
+    return 1.0 - np.tanh(np.asarray(distance_m) / scale_m)
+
+
+def reward_reach(ee_pos: np.ndarray, object_pos: np.ndarray) -> np.ndarray:
+    """(n,) 1 - tanh(|TCP - object| / 0.1 m); positions (n, 3) world m."""
+    return kernel(np.linalg.norm(object_pos - ee_pos, axis=-1), 0.1)
+
+
+def reward_grasp(grasped: np.ndarray) -> np.ndarray:
+    """(n,) 1 while both finger pads hold the object (``grasped`` (n,) bool)."""
+    return grasped.astype(np.float64)
+
+
+def reward_action_rate(action: np.ndarray, prev_action: np.ndarray) -> np.ndarray:
+    """(n,) squared change of the action (n, A) since the last step (smoothness penalty)."""
+    return np.sum(np.square(action - prev_action), axis=-1).astype(np.float64)
+
+
+def term_calls(terms: dict[str, Callable], weights) -> list[tuple[float, Callable, tuple[str, ...]]]:
+    """(weight, function, state keys it reads) per named weight; the keys are its parameters.
+
+    Raises:
+        KeyError: a weighted term has no batch function in ``terms``.
+    """
+    calls = []
+    for name, weight in weights:
+        if name not in terms:
+            raise KeyError(f"reward term {name!r}: no batch function; known: {sorted(terms)}")
+        fn = terms[name]
+        calls.append((weight, fn, tuple(inspect.signature(fn).parameters)))
+    return calls
+
+
 class ManipulationTask(Task):
     """An arm on a platform, handling one free object called :attr:`OBJECT`."""
 
     PLATFORM: ClassVar[str] = "lander"
     OBJECT: ClassVar[str] = "object"
+    # Config key -> pure batch term; its parameters name keys of batch_state (+ "action",
+    # "prev_action").
+    TERMS: ClassVar[dict[str, Callable]] = {"reach": reward_reach, "grasp": reward_grasp,
+                                            "action_rate": reward_action_rate}
     WORK_OFFSET: ClassVar[tuple[float, float, float]] = (0.6, 0.0, -0.3)  # from the arm base, m
 
     def arm_cfg(self) -> ArmCfg:
@@ -49,6 +96,20 @@ class ManipulationTask(Task):
         self.platform: Platform = PLATFORMS[self.PLATFORM](spec, spec.worldbody, self.platform_pos())
         self.robot.attach(spec, spec.worldbody, self.platform.mount_pos)
         self.add_objects(spec)
+        self.add_object_sensors(spec)
+
+    def add_object_sensors(self, spec: mujoco.MjSpec) -> None:
+        """Object pose (its body frame, world) and one contact sensor per finger body."""
+        name = self.OBJECT
+        spec.add_sensor(name=f"{name}/pos", type=_SENS.mjSENS_FRAMEPOS, objtype=_OBJ.mjOBJ_XBODY,
+                        objname=name)
+        spec.add_sensor(name=f"{name}/quat", type=_SENS.mjSENS_FRAMEQUAT,
+                        objtype=_OBJ.mjOBJ_XBODY, objname=name)
+        for finger in self.robot.finger_joint_names:
+            spec.add_sensor(name=f"{name}/touch_{finger.rsplit('_', 1)[-1]}",
+                            type=_SENS.mjSENS_CONTACT, objtype=_OBJ.mjOBJ_BODY,
+                            objname=f"{finger}_body", reftype=_OBJ.mjOBJ_BODY, refname=name,
+                            intprm=list(_FOUND))
 
     def add_objects(self, spec: mujoco.MjSpec) -> None:
         """Add the task's free object(s); subclasses override."""
@@ -73,8 +134,7 @@ class ManipulationTask(Task):
     def add_free_object(self, spec: mujoco.MjSpec, part: MeshPart, density_kgpm3: float,
                         pos=(0.0, 0.0, 0.0)) -> mujoco.MjsBody:
         """A free-floating body made of ``part`` (collides with ground, robot and objects)."""
-        body = spec.worldbody.add_body(name=self.OBJECT, pos=list(pos))
-        body.add_freejoint(name=f"{self.OBJECT}/joint")
+        body = scene.add_free_body(spec, self.OBJECT, pos)
         scene.add_mesh_part(spec, body, self.OBJECT, part, density_kgpm3=density_kgpm3)
         return body
 
@@ -83,12 +143,12 @@ class ManipulationTask(Task):
         joint = model.joint(f"{self.OBJECT}/joint")
         self._obj_qpos = slice(int(joint.qposadr[0]), int(joint.qposadr[0]) + 7)
         self._obj_qvel = slice(int(joint.dofadr[0]), int(joint.dofadr[0]) + 6)
-        self._grasp_stamp, self._grasp = -1, False
-        self._role = np.zeros(model.ngeom, np.int8)
-        for role, name in zip((_LEFT, _RIGHT), self.robot.finger_joint_names):
-            self._role[model.geom_bodyid == model.body(f"{name}_body").id] = role
-        self._role[model.geom_bodyid == self._obj] = _OBJECT
+        name = self.OBJECT
+        self._pos_idx, self._quat_idx = (sensor_index(model, [f"{name}/{k}"]) for k in ("pos", "quat"))
+        self._touch_idx = sensor_index(model, [f"{name}/touch_left", f"{name}/touch_right"])
         self._ee = model.site(self.robot.ee_site).id
+        self._batch_terms = term_calls(self.TERMS, [(n, getattr(self.rewards, n))
+                                                    for n in self.reward_names])
         self.bind_objects(model)
 
     def bind_objects(self, model: mujoco.MjModel) -> None:
@@ -111,17 +171,8 @@ class ManipulationTask(Task):
         return float(np.linalg.norm(self.object_pos(data) - self.ee_pos(data)))
 
     def grasped(self, data: mujoco.MjData) -> bool:
-        """Each finger touches the object (contacts of the last substep); computed once a step."""
-        if self._grasp_stamp != self.stamp:
-            self._grasp_stamp, self._grasp = self.stamp, self._fingers_touch_object(data)
-        return self._grasp
-
-    def _fingers_touch_object(self, data: mujoco.MjData) -> bool:
-        if data.ncon == 0:
-            return False
-        roles = self._role[data.contact.geom[:data.ncon]]
-        pairs = roles[:, 0] | roles[:, 1]
-        return bool((pairs == _LEFT | _OBJECT).any() and (pairs == _RIGHT | _OBJECT).any())
+        """Each finger touches the object (its contact sensor, last substep)."""
+        return bool((data.sensordata[self._touch_idx] > 0.0).all())
 
     def random_quat_yaw(self, rng: np.random.Generator) -> tuple[float, float, float, float]:
         """A rotation about z by yaw ~ U(0, 2 pi)."""
@@ -147,3 +198,44 @@ class ManipulationTask(Task):
     def reward_grasp(self, model, data) -> float:
         """1 while both finger pads hold the object."""
         return float(self.grasped(data))
+
+    # --- the batch (n worlds of one slice) ---------------------------------------------------
+    def batch_constants(self) -> dict[str, np.ndarray]:
+        """Per-world constants, stacked by the slice into ``v.const`` (none here)."""
+        return {}
+
+    def episode_state(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, np.ndarray]:
+        """Per-episode state after this world's reset, stacked into ``v.episode`` (none here)."""
+        return {}
+
+    def batch_state(self, v) -> dict[str, np.ndarray]:
+        """The arrays the observations, terms and success read, (n, ...) float64 / bool."""
+        sd = v.sensordata
+        return {"ee_pos": self.robot.ee_pos_batch(v), "object_pos": sd[:, self._pos_idx],
+                "object_quat": sd[:, self._quat_idx], "object_vel": v.qvel[:, self._obj_qvel],
+                "grasped": (sd[:, self._touch_idx] > 0.0).all(axis=1)}
+
+    def control_batch(self, v, actions: np.ndarray) -> None:
+        """The arm's controller for every world (actions (n, 7) in [-1, 1])."""
+        self.robot.control_batch(v, actions)
+
+    def observe_batch(self, v) -> dict[str, np.ndarray]:
+        """:meth:`observe` for every world: the same keys, (n, *shape) float32."""
+        return {**self.robot.observe_batch(v), **self.observe_task_batch(self.batch_state(v))}
+
+    def observe_task_batch(self, s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The task's keys of :meth:`observe_task` from :meth:`batch_state` ``s``."""
+        return {"object_pos": s["object_pos"].astype(F32), "object_quat": s["object_quat"].astype(F32),
+                "object_vel": s["object_vel"].astype(F32),
+                "object_rel": (s["object_pos"] - s["ee_pos"]).astype(F32),
+                "grasped": s["grasped"][:, None].astype(F32)}
+
+    def reward_terms_batch(self, v, actions: np.ndarray, prev_actions: np.ndarray) -> list[np.ndarray]:
+        """Every weighted term (n,) in :attr:`reward_names` order; the reward is their sum."""
+        s = self.batch_state(v)
+        s["action"], s["prev_action"] = actions, prev_actions
+        return [weight * fn(*(s[k] for k in keys)) for weight, fn, keys in self._batch_terms]
+
+    def success_batch(self, v) -> np.ndarray:
+        """(n,) bool: the episode is won (subclasses)."""
+        return np.zeros(v.n, bool)

@@ -36,6 +36,7 @@ import mujoco
 import numpy as np
 
 from ..scene import GROUND, ROBOT
+from .arm_batch import BatchedArm
 from .base import CONTROL_HZ
 
 # Panda modified DH per joint i = 1..7: (a_{i-1} m, d_i m, alpha_{i-1} rad).
@@ -153,7 +154,7 @@ def _link_segments(cfg: ArmCfg, i: int) -> list[tuple[list[float], list[float]]]
     return [s for s in segs if np.linalg.norm(np.subtract(s[1], s[0])) > 1e-6]
 
 
-class Arm:
+class Arm(BatchedArm):
     """Franka-like 7-DOF arm + parallel gripper (implements the Robot protocol, see base.py).
 
     One ``Arm`` binds to one compiled model; its scratch buffers make it unsafe to share
@@ -199,6 +200,7 @@ class Arm:
                         objtype=mujoco.mjtObj.mjOBJ_SITE, objname=self.ft_site)
         spec.add_sensor(name=f"{p}ft_torque", type=mujoco.mjtSensor.mjSENS_TORQUE,
                         objtype=mujoco.mjtObj.mjOBJ_SITE, objname=self.ft_site)
+        self.add_batch_sensors(spec)
 
     def _geom(self, body, name, gtype, rgba, mass, contype=ARM_CONTYPE,
               conaffinity=ARM_CONAFFINITY, **kw):
@@ -305,6 +307,7 @@ class Arm:
         self._lead = cfg.max_target_lead_rad
         self._vel6 = np.zeros(6)
         self._quat = np.zeros(4)
+        self.bind_batch(model)
 
     def reset(self, model: mujoco.MjModel, data: mujoco.MjData, rng: np.random.Generator) -> None:
         """Home pose (+ optional noise), zero velocity, targets = pose, gripper open.

@@ -20,10 +20,14 @@ import mujoco
 import numpy as np
 
 from ..base import F32, RewardCfg, box
-from ..manipulation import ManipulationTask, tanh_kernel
+from ...assets.debris import COLLISION_PIECES
+from ..manipulation import ManipulationTask, kernel, tanh_kernel
 
 ALUMINIUM_KGPM3 = 2700.0
 CAPTURED_SPEED_MPS = 0.02  # success: held and slower than this
+# Hull vertices per world in the batch constants: 8 hulls of at most 64 vertices, plus room for
+# the cut points a hull split adds; shorter lists repeat their first vertex.
+HULL_VERTICES = COLLISION_PIECES * 96
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,45 @@ def random_vector(rng: np.random.Generator, low: float, high: float) -> np.ndarr
     return v / np.linalg.norm(v) * rng.uniform(low, high)
 
 
+def padded_vertices(vertices: np.ndarray, count: int = HULL_VERTICES) -> np.ndarray:
+    """(count, 3) ``vertices`` followed by copies of the first (the nearest one is unchanged).
+
+    Raises:
+        ValueError: more than ``count`` vertices.
+    """
+    if len(vertices) > count:
+        raise ValueError(f"debris hulls: {len(vertices)} vertices, more than the batch's {count}")
+    return np.concatenate([vertices, np.repeat(vertices[:1], count - len(vertices), axis=0)])
+
+
+def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarray,
+                vertices: np.ndarray, vertices_sq: np.ndarray) -> np.ndarray:
+    """(n, 3) hull vertex nearest the TCP minus the TCP, world m.
+
+    Args:
+        ee_pos / object_pos: (n, 3) world m. object_mat: (n, 3, 3) body-to-world rotations.
+        vertices: (n, V, 3) hull vertices in the body frame, m; vertices_sq: (n, V) |v|^2.
+    """
+    local = np.einsum("ni,nij->nj", ee_pos - object_pos, object_mat)  # TCP in the body frame
+    k = np.argmin(vertices_sq - 2.0 * np.einsum("nvj,nj->nv", vertices, local), axis=1)
+    nearest = vertices[np.arange(len(k)), k]
+    return np.einsum("nij,nj->ni", object_mat, nearest - local)
+
+
+def reward_reach(nearest_rel: np.ndarray, reach_scale_m: float) -> np.ndarray:
+    """(n,) 1 - tanh(|TCP - nearest hull vertex| / reach_scale_m)."""
+    return kernel(np.linalg.norm(nearest_rel, axis=-1), reach_scale_m)
+
+
+def reward_damping(object_vel: np.ndarray, grasped: np.ndarray) -> np.ndarray:
+    """(n,) while grasped: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s); 0 when not held.
+
+    ``object_vel`` (n, 6): linear m/s (world), angular rad/s (body), as the free joint's qvel.
+    """
+    lin, ang = np.linalg.norm(object_vel[:, :3], axis=-1), np.linalg.norm(object_vel[:, 3:], axis=-1)
+    return np.where(grasped, kernel(lin + 0.1 * ang, 0.02), 0.0)
+
+
 class DebrisCaptureTask(ManipulationTask):
     """Success: the fragment grasped and moving slower than 0.02 m/s.
 
@@ -59,6 +102,7 @@ class DebrisCaptureTask(ManipulationTask):
     """
 
     REWARDS = DebrisCaptureRewards
+    TERMS = {**ManipulationTask.TERMS, "reach": reward_reach, "damping": reward_damping}
     PLATFORM = "spacecraft"
     OBJECT = "debris"
     SPAWN_SITE = "capture_zone"
@@ -139,6 +183,26 @@ class DebrisCaptureTask(ManipulationTask):
 
     def success(self, model, data) -> bool:
         return self.speed(data) < CAPTURED_SPEED_MPS and self.grasped(data)
+
+    # --- the batch ------------------------------------------------------------------------
+    def batch_constants(self):
+        verts = padded_vertices(self._hull_vertices)
+        return {"hull_vertices": verts, "hull_sq": np.sum(verts ** 2, 1)}
+
+    def batch_state(self, v):
+        s = super().batch_state(v)
+        mat = v.xmat[:, self._obj].reshape(-1, 3, 3)
+        s["nearest_rel"] = nearest_rel(s["ee_pos"], s["object_pos"], mat, v.const["hull_vertices"],
+                                       v.const["hull_sq"])
+        s["reach_scale_m"] = self.REACH_SCALE_M
+        return s
+
+    def observe_task_batch(self, s):
+        return {**super().observe_task_batch(s), "object_nearest_rel": s["nearest_rel"].astype(F32)}
+
+    def success_batch(self, v):
+        s = self.batch_state(v)
+        return (np.linalg.norm(s["object_vel"][:, :3], axis=-1) < CAPTURED_SPEED_MPS) & s["grasped"]
 
 
 TASK = DebrisCaptureTask

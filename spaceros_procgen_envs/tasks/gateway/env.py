@@ -16,7 +16,7 @@ import numpy as np
 from ...sim.robots.arm import gateway_arm_cfg
 from ..base import F32, RewardCfg, box
 from ..debris_capture.env import DebrisCaptureTask
-from ..manipulation import tanh_kernel
+from ..manipulation import kernel, tanh_kernel
 
 BERTHED_M = 0.1  # success: payload centre this close to the berth
 
@@ -32,6 +32,12 @@ class GatewayRewards(RewardCfg):
     action_rate: float = -0.01
 
 
+def reward_transport(object_pos: np.ndarray, target_pos: np.ndarray, grasped: np.ndarray
+                     ) -> np.ndarray:
+    """(n,) while grasped: 1 - tanh(|payload centre - berth| / 0.3 m); 0 when not held."""
+    return kernel(np.linalg.norm(target_pos - object_pos, axis=-1), 0.3) * grasped
+
+
 class GatewayTask(DebrisCaptureTask):
     """Success: the payload's centre within 0.1 m of the berth (held or not).
 
@@ -41,6 +47,7 @@ class GatewayTask(DebrisCaptureTask):
     """
 
     REWARDS = GatewayRewards
+    TERMS = {**DebrisCaptureTask.TERMS, "transport": reward_transport}
     PLATFORM = "station"
     SPAWN_SITE = "workspace"
     REACH_SCALE_M = 0.3  # the arm is 3x the size of the Panda-like one
@@ -95,6 +102,23 @@ class GatewayTask(DebrisCaptureTask):
 
     def success(self, model, data) -> bool:
         return self.target_distance(data) < BERTHED_M
+
+    # --- the batch ------------------------------------------------------------------------
+    def episode_state(self, model, data):
+        return {"target_pos": data.mocap_pos[self._berth].copy()}
+
+    def batch_state(self, v):
+        s = super().batch_state(v)
+        s["target_pos"] = v.episode["target_pos"]
+        return s
+
+    def observe_task_batch(self, s):
+        return {**super().observe_task_batch(s), "target_pos": s["target_pos"].astype(F32),
+                "target_rel": (s["target_pos"] - s["object_pos"]).astype(F32)}
+
+    def success_batch(self, v):
+        s = self.batch_state(v)
+        return np.linalg.norm(s["target_pos"] - s["object_pos"], axis=-1) < BERTHED_M
 
 
 TASK = GatewayTask

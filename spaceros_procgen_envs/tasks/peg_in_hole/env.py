@@ -21,7 +21,7 @@ import numpy as np
 
 from ...sim import scene
 from ..base import F32, RewardCfg, box
-from ..manipulation import ManipulationTask, tanh_kernel
+from ..manipulation import ManipulationTask, kernel, tanh_kernel
 
 PEG_DENSITY_KGPM3 = 2700.0  # aluminium
 SUCCESS_DEPTH = 0.6  # fraction of the hole depth the peg tip must reach
@@ -52,6 +52,41 @@ def _narrowest_yaw(vertices: np.ndarray) -> tuple[float, float, float]:
     return float(yaws[k]), float(y[k].max() - y[k].min()), float(0.5 * (y[k].max() + y[k].min()))
 
 
+def tip_depth_and_offset(hole_top: np.ndarray, hole_axis: np.ndarray, peg_tip: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) peg tip depth below the opening along the hole axis and its offset from the axis, m.
+
+    Args:
+        hole_top: (n, 3) centre of the opening; hole_axis: (n, 3) unit axis (the block's z);
+        peg_tip: (n, 3) centre of the peg's leading face; all world.
+    """
+    rel = hole_top - peg_tip
+    depth = np.sum(rel * hole_axis, axis=-1)
+    return depth, np.sqrt(np.maximum(np.sum(rel * rel, axis=-1) - depth * depth, 0.0))
+
+
+def orientation_error(peg_quat: np.ndarray, hole_quat: np.ndarray) -> np.ndarray:
+    """(n,) angle (rad) of the rotation taking the peg's frame to the hole's (quats (n, 4) wxyz)."""
+    return 2.0 * np.arccos(np.minimum(np.abs(np.sum(peg_quat * hole_quat, axis=-1)), 1.0))
+
+
+def inserted_fraction(tip_depth: np.ndarray, tip_offset: np.ndarray, hole_depth: np.ndarray,
+                      clearance: np.ndarray) -> np.ndarray:
+    """(n,) tip depth / hole depth in [0, 1] while the tip is within clearance + 4 mm of the axis."""
+    inside = tip_offset <= clearance + LATERAL_TOL_M
+    return np.where(inside, np.clip(tip_depth / hole_depth, 0.0, 1.0), 0.0)
+
+
+def reward_alignment(tip_offset: np.ndarray, orientation_error: np.ndarray) -> np.ndarray:
+    """(n,) mean of 1 - tanh(tip-to-axis offset / 0.05 m) and 1 - tanh(rotation error / 0.3 rad)."""
+    return 0.5 * (kernel(tip_offset, 0.05) + kernel(orientation_error, 0.3))
+
+
+def reward_insertion(inserted: np.ndarray) -> np.ndarray:
+    """(n,) tip depth below the opening / hole depth, clipped to [0, 1], 0 when off the axis."""
+    return inserted
+
+
 class PegInHoleTask(ManipulationTask):
     """Success: the peg tip deeper than 60 % of the hole depth, within the clearance of its axis.
 
@@ -61,6 +96,7 @@ class PegInHoleTask(ManipulationTask):
     """
 
     REWARDS = PegInHoleRewards
+    TERMS = {**ManipulationTask.TERMS, "alignment": reward_alignment, "insertion": reward_insertion}
     PLATFORM = "lander"
     OBJECT = "peg"
 
@@ -150,6 +186,32 @@ class PegInHoleTask(ManipulationTask):
 
     def success(self, model, data) -> bool:
         return self.inserted_fraction(data) >= SUCCESS_DEPTH
+
+    # --- the batch ------------------------------------------------------------------------
+    def batch_constants(self):
+        return {key: np.asarray(value, np.float64) for key, value in (
+            ("peg_length", self._length), ("hole_top_z", self._top_z),
+            ("hole_depth", self._depth), ("clearance", self._clearance))}
+
+    def batch_state(self, v):
+        s, c = super().batch_state(v), v.const
+        hole_axis = v.xmat[:, self._hole, 2::3]  # the block's z axis (world): column 2
+        s["hole_top"] = v.xpos[:, self._hole] + hole_axis * c["hole_top_z"][:, None]
+        s["hole_quat"] = v.xquat[:, self._hole]
+        s["peg_tip"] = s["object_pos"] - v.xmat[:, self._obj, 2::3] * (0.5 * c["peg_length"])[:, None]
+        s["tip_depth"], s["tip_offset"] = tip_depth_and_offset(s["hole_top"], hole_axis, s["peg_tip"])
+        s["orientation_error"] = orientation_error(s["object_quat"], s["hole_quat"])
+        s["inserted"] = inserted_fraction(s["tip_depth"], s["tip_offset"], c["hole_depth"],
+                                          c["clearance"])
+        return s
+
+    def observe_task_batch(self, s):
+        return {**super().observe_task_batch(s), "hole_pos": s["hole_top"].astype(F32),
+                "hole_quat": s["hole_quat"].astype(F32),
+                "peg_tip_rel": (s["hole_top"] - s["peg_tip"]).astype(F32)}
+
+    def success_batch(self, v):
+        return self.batch_state(v)["inserted"] >= SUCCESS_DEPTH
 
 
 TASK = PegInHoleTask

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..base import F32, RewardCfg, box
-from ..manipulation import ManipulationTask, tanh_kernel
+from ..manipulation import ManipulationTask, kernel, tanh_kernel
 
 ROCK_DENSITY_KGPM3 = 2600.0  # basalt-like regolith rock
 
@@ -25,6 +25,31 @@ class SampleCollectionRewards(RewardCfg):
     action_rate: float = -0.01
 
 
+def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) -> np.ndarray:
+    """(n,) bool: sample centre within the bay's inner walls and below their top.
+
+    Args:
+        object_pos / bay_pos: (n, 3) sample centre and bay floor centre, world m.
+        bay_half: (n, 3) inner half x, inner half y, wall height, m.
+    """
+    rel = object_pos - bay_pos
+    return ((np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1])
+            & (rel[:, 2] > -0.01) & (rel[:, 2] < bay_half[:, 2]))
+
+
+def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray) -> np.ndarray:
+    """(n,) height gained while grasped, m / 0.1 m, clipped to [0, 1] (``rest_z`` (n,) m)."""
+    return np.clip((object_pos[:, 2] - rest_z) / 0.1, 0.0, 1.0) * grasped
+
+
+def reward_place(object_pos: np.ndarray, bay_pos: np.ndarray, rest_z: np.ndarray,
+                 in_bay: np.ndarray) -> np.ndarray:
+    """(n,) 1 - tanh(|sample - bay floor centre| / 0.1 m), once the sample is off the ground
+    (2 cm above its resting height) or in the bay."""
+    counted = (object_pos[:, 2] >= rest_z + 0.02) | in_bay
+    return np.where(counted, kernel(np.linalg.norm(object_pos - bay_pos, axis=-1), 0.1), 0.0)
+
+
 class SampleCollectionTask(ManipulationTask):
     """The sample starts 0.35-0.55 m ahead of the arm (+-0.15 m sideways), random yaw; success
     is the sample resting inside the bay."""
@@ -32,6 +57,7 @@ class SampleCollectionTask(ManipulationTask):
     REWARDS = SampleCollectionRewards
     PLATFORM = "lander"
     OBJECT = "sample"
+    TERMS = {**ManipulationTask.TERMS, "lift": reward_lift, "place": reward_place}
 
     def add_objects(self, spec):
         part = self.assets["sample"].parts["rock"]
@@ -76,6 +102,24 @@ class SampleCollectionTask(ManipulationTask):
 
     def success(self, model, data) -> bool:
         return self.in_bay(data) and not self.grasped(data)
+
+    # --- the batch ------------------------------------------------------------------------
+    def batch_constants(self):
+        return {"rest_z": np.asarray(self._rest_z), "bay_half": self._bay_half.astype(np.float64)}
+
+    def batch_state(self, v):
+        s = super().batch_state(v)
+        s.update(rest_z=v.const["rest_z"], bay_half=v.const["bay_half"],
+                 bay_pos=v.site_xpos[:, self._bay])
+        s["in_bay"] = in_bay(s["object_pos"], s["bay_pos"], s["bay_half"])
+        return s
+
+    def observe_task_batch(self, s):
+        return {**super().observe_task_batch(s), "bay_pos": s["bay_pos"].astype(F32)}
+
+    def success_batch(self, v):
+        s = self.batch_state(v)
+        return s["in_bay"] & ~s["grasped"]
 
 
 TASK = SampleCollectionTask

@@ -1,0 +1,130 @@
+"""The arm over a whole batch: TCP sensors, the batched DLS controller, batched observations.
+
+:class:`BatchedArm` is mixed into :class:`~.arm.Arm`. It adds MuJoCo sensors at build time
+(TCP ``framepos``/``framequat``/``framelinvel``/``frameangvel`` at the ``<prefix>ee`` site, the
+gripper-gap ``tendonpos``; the wrist F/T sensors are the arm's own) and reads them, with the
+joint state, from a :class:`~spaceros_procgen_envs.sim.batchview.BatchView` ``v``: live
+``(n, ...)`` arrays over every world of a slice. Every method runs once per step for all n
+worlds; nothing here loops over worlds.
+
+Sensors and ``v.site_xpos`` describe the state before the last substep, as ``data.site_xpos``
+does after ``mj_step``, so :meth:`BatchedArm.observe_batch` equals the per-world
+:meth:`~.arm.Arm.observe` row by row.
+
+Example (``v`` from the slice)::
+
+    arm.control_batch(v, actions)      # actions (n, 7) float32 in [-1, 1]
+    v.batch.step(nstep=v.substeps)
+    obs = arm.observe_batch(v)         # {"joint_pos": (n, 7) float32, ...}
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+_S = mujoco.mjtSensor
+_SITE, _TENDON = mujoco.mjtObj.mjOBJ_SITE, mujoco.mjtObj.mjOBJ_TENDON
+# Observation key -> (sensor name suffixes after the prefix), concatenated in this order.
+SENSOR_KEYS = {"ee_pos": ("ee_pos",), "ee_quat": ("ee_quat",), "ee_vel": ("ee_linvel", "ee_angvel"),
+               "gripper": ("gripper_gap_len",), "wrench": ("ft_force", "ft_torque")}
+
+
+def sensor_index(model: mujoco.MjModel, names) -> np.ndarray:
+    """Indices into ``sensordata`` of the named sensors' values, concatenated in order."""
+    sensors = [model.sensor(n) for n in names]
+    return np.concatenate([np.arange(int(s.adr[0]), int(s.adr[0] + s.dim[0])) for s in sensors])
+
+
+def canonical_quat(q: np.ndarray) -> np.ndarray:
+    """Unit quaternions (..., 4) wxyz with the sign ``mju_mat2Quat`` gives the same rotation.
+
+    ``mju_mat2Quat`` makes w positive when w^2 > 1/4, else the largest of x, y, z (ties to
+    the earlier axis), so a ``framequat`` sensor reads like ``mat2Quat(site_xmat)``.
+    """
+    sq = q * q
+    w, x, y, z = np.moveaxis(sq, -1, 0)
+    pick = np.where(w > 0.25, 0, np.where((x > y) & (x > z), 1, np.where(y > z, 2, 3)))
+    sign = np.take_along_axis(q, pick[..., None], axis=-1)
+    return np.where(sign < 0.0, -q, q)
+
+
+def dls_step(jac: np.ndarray, twist: np.ndarray, damping2: float) -> np.ndarray:
+    """Damped least squares for a batch: dq = J^T (J J^T + lambda^2 I)^-1 twist.
+
+    Args:
+        jac: (n, 6, k) TCP Jacobians (linear rows first), world frame.
+        twist: (n, 6) displacement over one control period (m, rad), world frame.
+        damping2: lambda^2 (m^2).
+
+    Returns:
+        (n, k) joint increments (rad).
+    """
+    jj = jac @ np.swapaxes(jac, 1, 2)
+    jj += damping2 * np.eye(jac.shape[1])
+    y = np.linalg.solve(jj, twist[..., None])
+    return (np.swapaxes(jac, 1, 2) @ y)[..., 0]
+
+
+def clamp_targets(target: np.ndarray, q: np.ndarray, lead: float, lo: np.ndarray,
+                  hi: np.ndarray) -> np.ndarray:
+    """Joint targets (n, 7) kept within ``lead`` rad of the measured pose and inside [lo, hi]."""
+    return np.minimum(np.maximum(target, np.maximum(q - lead, lo)), np.minimum(q + lead, hi))
+
+
+class BatchedArm:
+    """Batch methods of :class:`~.arm.Arm` (needs its ``bind``)."""
+
+    def add_batch_sensors(self, spec: mujoco.MjSpec) -> None:
+        """TCP pose and velocity (world frame) and the gripper gap, as sensors."""
+        p, site = self.prefix, self.ee_site
+        for suffix, kind in (("ee_pos", _S.mjSENS_FRAMEPOS), ("ee_quat", _S.mjSENS_FRAMEQUAT),
+                             ("ee_linvel", _S.mjSENS_FRAMELINVEL),
+                             ("ee_angvel", _S.mjSENS_FRAMEANGVEL)):
+            spec.add_sensor(name=f"{p}{suffix}", type=kind, objtype=_SITE, objname=site)
+        spec.add_sensor(name=f"{p}gripper_gap_len", type=_S.mjSENS_TENDONPOS, objtype=_TENDON,
+                        objname=f"{p}gripper_gap")
+
+    def bind_batch(self, model: mujoco.MjModel) -> None:
+        """Cache the sensor indices and the Jacobian's body (after :meth:`Arm.bind`)."""
+        self._sensor_idx = {key: sensor_index(model, [self.prefix + s for s in names])
+                            for key, names in SENSOR_KEYS.items()}
+        self._ee_body = int(model.site_bodyid[self._ee])
+        self._dof_idx = np.arange(self._dofs.start, self._dofs.stop)
+
+    def ee_pos_batch(self, v) -> np.ndarray:
+        """TCP position (n, 3), world m (float64)."""
+        return v.sensordata[:, self._sensor_idx["ee_pos"]]
+
+    def control_batch(self, v, actions: np.ndarray) -> None:
+        """:meth:`Arm.apply_action` for every world: TCP twists -> joint targets, gripper.
+
+        Args:
+            v: the slice's BatchView.
+            actions: (n, 7) float32, already checked finite and clipped to [-1, 1].
+        """
+        a = np.asarray(actions, np.float64)
+        twist = np.clip(a[:, :6], -1.0, 1.0) * self._scale  # m and rad over one control period, world frame
+        jacp, jacr = v.jac(self._ee_body, v.site_xpos[:, self._ee])
+        jac = np.concatenate((jacp, jacr), axis=1)[:, :, self._dof_idx]
+        target = v.ctrl[:, self._act_slice] + dls_step(jac, twist, self._lambda2)
+        q = v.qpos[:, self._qpos]
+        v.ctrl[:, self._act_slice] = clamp_targets(target, q, self._lead, self._lo, self._hi)
+        v.ctrl[:, self._grip_act] = np.where(a[:, 6] > 0.0, 0.0, self.cfg.gripper_opening_m)
+
+    def observe_batch(self, v) -> dict[str, np.ndarray]:
+        """:meth:`Arm.observe` for every world: the same keys, frames and units, (n, ...) float32."""
+        sd, idx = v.sensordata, self._sensor_idx
+        obs = {key: sd[:, i].astype(np.float32) for key, i in idx.items() if key != "ee_quat"}
+        obs["ee_quat"] = canonical_quat(sd[:, idx["ee_quat"]]).astype(np.float32)
+        obs["joint_pos"] = v.qpos[:, self._qpos].astype(np.float32)
+        obs["joint_vel"] = v.qvel[:, self._dofs].astype(np.float32)
+        return obs
+
+    def joint_state_batch(self, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(position rad|m, velocity, actuator effort Nm|N) of ``joint_names``, each (n, 9)."""
+        return (v.qpos[:, self._qadr], v.qvel[:, self._dadr], v.qfrc_actuator[:, self._dadr])
+
+    def base_pose_batch(self, v) -> tuple[np.ndarray, np.ndarray]:
+        """Pose of the arm's base link: xyz (n, 3) m and quat wxyz (n, 4), world frame."""
+        return v.xpos[:, self._base], v.xquat[:, self._base]
