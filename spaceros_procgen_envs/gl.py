@@ -47,8 +47,10 @@ class GLUnavailableError(ProcgenError, RuntimeError):
 
 
 def _hint(problem: str) -> str:
-    return (f"{problem}; offscreen rendering needs EGL (apt-get install {APT_PACKAGES['egl']}) "
-            f"or OSMesa (apt-get install {APT_PACKAGES['osmesa']}, then MUJOCO_GL=osmesa)")
+    asked = os.environ.get("MUJOCO_GL") or "unset"
+    return (f"{problem} (MUJOCO_GL={asked}); offscreen rendering needs EGL (apt-get install "
+            f"{APT_PACKAGES['egl']}) or OSMesa (apt-get install {APT_PACKAGES['osmesa']}, then "
+            "MUJOCO_GL=osmesa)")
 
 
 def egl_devices() -> int:
@@ -108,8 +110,7 @@ def offscreen_platform() -> str:
         if not osmesa_available():
             raise GLUnavailableError(_hint("MUJOCO_GL=osmesa but libOSMesa is not installed"))
         return "osmesa"
-    raise GLUnavailableError(_hint("no EGL device and no libOSMesa found (MUJOCO_GL="
-                                   f"{asked or 'unset'})"))
+    raise GLUnavailableError(_hint("no EGL device and no libOSMesa found"))
 
 
 def offscreen_context(width: int, height: int):
