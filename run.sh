@@ -2,6 +2,7 @@
 # spaceros_procgen_envs launcher.
 #
 #   ./run.sh ros2 run spaceros_procgen_envs <script>.py [args]   run a script (see scripts/)
+#   ./run.sh ros2 topic list | echo T | hz T, ros2 node list     look at the topics (no ROS needed)
 #   ./run.sh test [pytest args]                                  run the test suite
 #   ./run.sh <any command> [args]                                run it inside the venv
 #   ./run.sh --docker <command>   (or SPACEROS_PROCGEN_DOCKER=1)  run inside the Docker image
@@ -203,9 +204,16 @@ main() {
   fi
   case "$1" in
     ros2)
-      [[ "${2:-}" == run ]] || die "only 'ros2 run' is handled without a ROS 2 install; got 'ros2 ${2:-}'"
-      shift 2
-      local_ros2_run "$@"
+      if [[ "${2:-}" == run ]]; then
+        shift 2
+        local_ros2_run "$@"
+      fi
+      shift
+      if command -v ros2 >/dev/null 2>&1; then  # a ROS install keeps its real ros2
+        exec ros2 "$@"
+      fi
+      ensure_venv  # ros2 topic list/echo/hz, node list over rclpy (ros/cli_tools.py)
+      exec "$VENV/bin/python" -m "$PKG.ros.cli_tools" "$@"
       ;;
     test)
       shift
