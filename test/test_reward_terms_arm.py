@@ -1,0 +1,160 @@
+"""Unit tests of the arm tasks' batch reward terms and helpers, on hand-made (n, ...) arrays."""
+
+from __future__ import annotations
+
+import math
+
+import mujoco
+import numpy as np
+import pytest
+
+from spaceros_procgen_envs.sim.robots.arm_batch import canonical_quat, clamp_targets, dls_step
+from spaceros_procgen_envs.tasks import manipulation as manip
+from spaceros_procgen_envs.tasks.debris_capture import env as debris
+from spaceros_procgen_envs.tasks.gateway import env as gateway
+from spaceros_procgen_envs.tasks.peg_in_hole import env as peg
+from spaceros_procgen_envs.tasks.sample_collection import env as sample
+
+K1 = 1.0 - math.tanh(1.0)  # the tanh kernel one scale away
+
+
+def test_reach_is_one_on_the_object_and_falls_with_distance():
+    ee = np.zeros((3, 3))
+    obj = np.array([[0.0, 0, 0], [0.1, 0, 0], [0, 0.3, 0.4]])
+    np.testing.assert_allclose(manip.reward_reach(ee, obj), [1.0, K1, 1.0 - math.tanh(5.0)])
+
+
+def test_grasp_and_action_rate():
+    np.testing.assert_array_equal(manip.reward_grasp(np.array([True, False])), [1.0, 0.0])
+    a = np.array([[1.0, 0, 0], [0.5, 0.5, 0]], np.float32)
+    prev = np.array([[0.0, 0, 0], [0.5, 0.5, 0]], np.float32)
+    rate = manip.reward_action_rate(a, prev)
+    assert rate.dtype == np.float64
+    np.testing.assert_array_equal(rate, [1.0, 0.0])
+
+
+def test_term_calls_read_the_parameter_names_and_refuse_unknown_terms():
+    calls = manip.term_calls(manip.ManipulationTask.TERMS, [("grasp", 0.5), ("reach", 0.1)])
+    assert [(w, keys) for w, _, keys in calls] == [(0.5, ("grasped",)), (0.1, ("ee_pos", "object_pos"))]
+    with pytest.raises(KeyError, match="'lift'.*known"):
+        manip.term_calls(manip.ManipulationTask.TERMS, [("lift", 1.0)])
+
+
+BAY = np.zeros((4, 3))
+HALF = np.tile([0.12, 0.12, 0.08], (4, 1))
+
+
+def test_in_bay_needs_inside_walls_and_below_their_top():
+    pos = np.array([[0.05, -0.05, 0.03], [0.13, 0, 0.03], [0, 0, 0.09], [0, 0, -0.02]])
+    np.testing.assert_array_equal(sample.in_bay(pos, BAY, HALF), [True, False, False, False])
+
+
+def test_lift_counts_height_gained_only_while_grasped():
+    pos = np.array([[0, 0, 0.05], [0, 0, 0.30], [0, 0, 0.30], [0, 0, 0.0]])
+    rest = np.full(4, 0.05)
+    grasped = np.array([True, True, False, True])
+    np.testing.assert_allclose(sample.reward_lift(pos, rest, grasped), [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(sample.reward_lift(pos[:1] + [0, 0, 0.05], rest[:1], grasped[:1]),
+                               [0.5])
+
+
+def test_place_counts_once_off_the_ground_or_in_the_bay():
+    rest = np.full(3, 0.05)
+    pos = np.array([[0.1, 0, 0.05], [0.1, 0, 0.08], [0.1, 0, 0.05]])  # on ground, lifted, on ground
+    inside = np.array([False, False, True])
+    near = 1.0 - np.tanh(np.linalg.norm(pos, axis=1) / 0.1)
+    np.testing.assert_allclose(sample.reward_place(pos, BAY[:3], rest, inside),
+                               [0.0, near[1], near[2]])
+
+
+def _rot_z(angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+def test_nearest_rel_finds_the_vertex_nearest_the_tcp_in_the_world_frame():
+    verts = np.array([[0.1, 0, 0], [-0.1, 0, 0], [0, 0.2, 0]])
+    padded = debris.padded_vertices(verts, 8)
+    assert padded.shape == (8, 3) and (padded[3:] == verts[0]).all()
+    v = np.stack([padded, padded])
+    sq = np.sum(v ** 2, axis=2)
+    mats = np.stack([np.eye(3), _rot_z(math.pi / 2)])  # the second body turned 90 deg about z
+    obj = np.array([[1.0, 0, 0], [1.0, 0, 0]])
+    ee = np.array([[1.5, 0, 0], [1.0, 0.5, 0]])  # world +x of the first, world +y of the second
+    rel = debris.nearest_rel(ee, obj, mats, v, sq)
+    # body +x vertex: world (1.1, 0, 0) and, turned, world (1.0, 0.1, 0)
+    np.testing.assert_allclose(rel, [[-0.4, 0, 0], [0, -0.4, 0]], atol=1e-12)
+    with pytest.raises(ValueError, match="3 vertices, more than the batch's 2"):
+        debris.padded_vertices(verts, 2)
+
+
+def test_debris_reach_and_damping():
+    rel = np.array([[0.0, 0, 0], [0, 0.3, 0]])
+    np.testing.assert_allclose(debris.reward_reach(rel, 0.3), [1.0, K1])
+    vel = np.array([[0.02, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0.2, 0], [0, 0, 0, 0, 0, 0]])
+    np.testing.assert_allclose(debris.reward_damping(vel, np.array([True, True, False])),
+                               [K1, K1, 0.0])
+
+
+def test_transport_only_while_grasped():
+    obj = np.array([[0.0, 0, 0], [0.3, 0, 0]])
+    target = np.zeros((2, 3))
+    np.testing.assert_allclose(gateway.reward_transport(obj, target, np.array([True, True])), [1.0, K1])
+    assert gateway.reward_transport(obj, target, np.array([False, False])).tolist() == [0.0, 0.0]
+
+
+def test_tip_depth_offset_and_insertion():
+    top = np.zeros((3, 3))
+    axis = np.tile([0.0, 0, 1], (3, 1))
+    tip = np.array([[0.0, 0, -0.03], [0.003, 0.004, -0.01], [0.02, 0, 0.01]])
+    depth, offset = peg.tip_depth_and_offset(top, axis, tip)
+    np.testing.assert_allclose(depth, [0.03, 0.01, -0.01])
+    np.testing.assert_allclose(offset, [0.0, 0.005, 0.02], atol=1e-12)
+    inserted = peg.inserted_fraction(depth, offset, np.full(3, 0.04), np.full(3, 0.001))
+    np.testing.assert_allclose(inserted, [0.75, 0.25, 0.0])  # the third is off the axis
+    np.testing.assert_array_equal(peg.reward_insertion(inserted), inserted)
+    deep = peg.inserted_fraction(np.array([0.1]), np.array([0.0]), np.array([0.04]), np.array([0.001]))
+    assert deep.tolist() == [1.0]
+
+
+def test_orientation_error_and_alignment():
+    q0 = np.array([[1.0, 0, 0, 0]] * 3)
+    half = 0.15  # a 0.3 rad turn about z
+    q1 = np.array([[1.0, 0, 0, 0], [-1.0, 0, 0, 0], [math.cos(half), 0, 0, math.sin(half)]])
+    err = peg.orientation_error(q0, q1)
+    np.testing.assert_allclose(err, [0.0, 0.0, 0.3], atol=1e-7)  # q and -q are one rotation
+    np.testing.assert_allclose(peg.reward_alignment(np.array([0.0, 0.05, 0.0]), err),
+                               [1.0, 0.5 * (K1 + 1.0), 0.5 * (1.0 + K1)], atol=1e-7)
+
+
+def test_canonical_quat_matches_mujoco_mat2quat():
+    q = np.random.default_rng(0).normal(size=(500, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    expected = np.zeros_like(q)
+    for k in range(len(q)):
+        mat = np.zeros(9)
+        mujoco.mju_quat2Mat(mat, q[k])
+        mujoco.mju_mat2Quat(expected[k], mat)
+    np.testing.assert_allclose(canonical_quat(q), expected, atol=1e-9)
+    np.testing.assert_allclose(canonical_quat(-q), expected, atol=1e-9)
+
+
+def test_dls_step_solves_the_damped_normal_equations():
+    rng = np.random.default_rng(1)
+    jac = rng.normal(size=(4, 6, 7))
+    twist = rng.normal(size=(4, 6)) * 0.01
+    dq = dls_step(jac, twist, 0.02 ** 2)
+    for k in range(4):
+        j = jac[k]
+        expected = j.T @ np.linalg.solve(j @ j.T + 0.02 ** 2 * np.eye(6), twist[k])
+        np.testing.assert_allclose(dq[k], expected, rtol=1e-9, atol=1e-14)
+    assert np.abs(jac @ dq[..., None] - twist[..., None]).max() < 1e-3  # nearly exact when regular
+
+
+def test_clamp_targets_keeps_the_lead_and_the_limits():
+    q = np.array([[0.0, 1.0]])
+    target = np.array([[0.5, 0.95]])
+    out = clamp_targets(target, q, 0.2, np.array([-1.0, -1.0]), np.array([1.0, 1.1]))
+    np.testing.assert_allclose(out, [[0.2, 0.95]])
+    out = clamp_targets(np.array([[-0.5, 2.0]]), q, 0.2, np.array([-0.1, -1.0]), np.array([1.0, 1.1]))
+    np.testing.assert_allclose(out, [[-0.1, 1.1]])
