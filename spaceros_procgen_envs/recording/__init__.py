@@ -10,7 +10,8 @@ Needs the ``record`` extra (``rosbags``, ``minari[hdf5]``).
 from .dataset import load_dataset
 from .manifest import read_manifest
 from .paths import RecordingError, RecordingPathError, check_record_path, dataset_id
-from .recorder import Recorder, RecordingVectorEnv
+from .recorder import Recorder, RecordingVectorEnv, for_node, require_dependencies
 
 __all__ = ["Recorder", "RecordingError", "RecordingPathError", "RecordingVectorEnv",
-           "check_record_path", "dataset_id", "load_dataset", "read_manifest"]
+           "check_record_path", "dataset_id", "for_node", "load_dataset", "read_manifest",
+           "require_dependencies"]

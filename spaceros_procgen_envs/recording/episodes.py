@@ -211,7 +211,8 @@ class EpisodeBook:
     def _meta(self, ep: Episode) -> dict:
         meta = {**self.meta, **self.env_meta[ep.env], "env": ep.env,
                 "t0": ep.t0, "started_by": ep.started_by, "resets_since_seed": ep.resets_since_seed,
-                "end": ep.end, "success": ep.success, "length": ep.length}
+                "end": ep.end, "success": ep.success, "length": ep.length,
+                "total_steps": ep.length}  # Minari sets it per chunk; the whole episode
         if ep.episode_seed is not None:
             meta["episode_seed"] = ep.episode_seed
         return meta

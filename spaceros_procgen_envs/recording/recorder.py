@@ -14,8 +14,10 @@ Example::
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 import time as wallclock
 from typing import Any
 
@@ -68,7 +70,7 @@ class Recorder:
                   for s in self.world_seeds]
         self.dt_ns = int(round(env.dt * 1e9))
         self.camera_every = max(1, round(1.0 / (camera_rate_hz * env.dt)))
-        self.time, self.failed, self.closed = 0, None, False
+        self.time, self.failed, self.closed, self.close_error = 0, None, False, None
         self.manifest = {
             "format": FORMAT, "package_version": package_version(), "task": self.task,
             "domain": self.domain, "num_envs": self.num_envs, "make_kwargs": _jsonable(kwargs),
@@ -157,9 +159,21 @@ class Recorder:
         """Bytes written so far (bag messages and dataset chunks, approximately)."""
         return self.guard.written
 
+    def summary(self) -> str:
+        """One line: what was recorded and where to find it."""
+        where = [f"bag {paths.bag_dir(self.path)}"] if self.bag is not None else []
+        if self.book.writer is not None:
+            where.append(f"Minari {paths.dataset_id(self.task)} in MINARI_DATASETS_PATH="
+                         f"{paths.minari_root(self.path)}")
+        state = "" if self.failed is None and self.close_error is None else \
+            f" (stopped early: {self.failed or self.close_error})"
+        return (f"recording: {self.time} steps x {self.num_envs} envs, "
+                f"{self.book.episodes_written} episodes{state} -> {', '.join(where)}")
+
     def close(self) -> None:
         """Write what is left: open episodes (ended as ``interrupted``), the bag's index and
-        the manifest. Idempotent; a failure to finish one part does not stop the others."""
+        the manifest. Idempotent; never raises: a part that cannot be finished is kept in
+        :attr:`close_error` (and the manifest says ``complete: false``), the others still are."""
         if self.closed:
             return
         self.closed = True
@@ -176,8 +190,7 @@ class Recorder:
             write_manifest(self.path, self.manifest)
         except OSError as exc:
             errors.append(str(exc))
-        if errors and self.failed is None:
-            raise paths.RecordingError("; ".join(errors))
+        self.close_error = "; ".join(errors) or None
 
 
 class RecordingVectorEnv(gym.vector.VectorWrapper):
@@ -187,9 +200,11 @@ class RecordingVectorEnv(gym.vector.VectorWrapper):
     ``robot_states``, ``envs``...), so the ROS node drives it like the env itself.
     """
 
-    def __init__(self, env, path: str | os.PathLike, **recorder_kwargs: Any):
+    def __init__(self, env, path: str | os.PathLike, report: bool = False,
+                 **recorder_kwargs: Any):
         super().__init__(env)
         self.recorder = Recorder(env.unwrapped, path, **recorder_kwargs)
+        self._report = report  # print Recorder.summary() on stderr at close
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -210,8 +225,27 @@ class RecordingVectorEnv(gym.vector.VectorWrapper):
     def close(self, **kwargs) -> None:
         try:
             self.recorder.close()
+            if self._report:
+                print(self.recorder.summary(), file=sys.stderr, flush=True)
         finally:
             self.env.close(**kwargs)
+
+
+def for_node(env, cfg) -> RecordingVectorEnv:
+    """The ROS node's env recording itself into ``cfg.record`` (a ``NodeCfg``); wrap before
+    the node's first reset."""
+    kwargs = {"seed": cfg.seed, "domain": cfg.domain or None,
+              "camera_resolution": [cfg.camera_width, cfg.camera_height]}
+    return RecordingVectorEnv(env, cfg.record, report=True, force=cfg.record_force,
+                              make_kwargs=kwargs, camera_rate_hz=cfg.camera_rate_hz)
+
+
+def require_dependencies() -> None:
+    """Fail early, naming the extra to install, when rosbags, minari or h5py is missing."""
+    for module in ("rosbags", "minari", "h5py"):
+        if importlib.util.find_spec(module) is None:
+            raise paths.RecordingError(f"--record needs {module}: pip install "
+                                       "'spaceros_procgen_envs[record]'")
 
 
 def _env_seeds(seed, num_envs: int) -> list[int | None]:

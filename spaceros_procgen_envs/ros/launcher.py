@@ -74,6 +74,11 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
     parser.add_argument("--video", type=video_path, default=None, metavar="PATH.mp4",
                         help="film every env, tiled in a labelled grid, into this mp4 (10 fps of "
                              "sim time; drawing the frames slows the run)")
+    parser.add_argument("--record", default=None, metavar="PATH",
+                        help="record every env into this directory: a rosbag2 bag (MCAP) and a "
+                             "Minari dataset; replay.py PATH re-runs it")
+    parser.add_argument("--force", action="store_true",
+                        help="with --record: replace an earlier recording at PATH")
     parser.add_argument("--camera_rate", type=camera_rate, default=10.0, metavar="HZ",
                         help="camera topics' rate for <task>_visual tasks (at most 50)")
     parser.add_argument("--camera_resolution", type=positive_int, nargs=2, default=None,
@@ -97,6 +102,8 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
     if getattr(args, "connect", False) and args.video:
         parser.error("argument --video: the envs are drawn where they run; with --connect they "
                      "run in run_spaceros.py: give it --video instead")
+    if args.record:
+        check_record_flag(parser, args)
     if args.camera_resolution:
         try:
             check_resolution(args.camera_resolution)
@@ -107,6 +114,20 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
                      f"PettingZoo only (spaceros_procgen_envs.parallel_env('{args.task}')); the "
                      f"ROS node runs the single-robot tasks: {', '.join(single_robot_tasks())}")
     return args, ros
+
+
+def check_record_flag(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--record PATH``: a usable path and the record extra, before anything starts."""
+    from ..recording import RecordingError, check_record_path, require_dependencies
+
+    if getattr(args, "connect", False):
+        parser.error("argument --record: the envs are recorded where they run; with --connect "
+                     "they run in run_spaceros.py: give it --record instead")
+    try:
+        check_record_path(args.record, args.force)
+        require_dependencies()
+    except RecordingError as exc:
+        parser.error(f"argument --record: {exc}")
 
 
 def single_robot_tasks() -> list[str]:
@@ -123,7 +144,8 @@ def node_cfg(args: argparse.Namespace):
                    domain=args.domain or "", backend=args.backend,
                    realtime_factor=args.realtime_factor, lockstep=args.lockstep,
                    camera_rate_hz=args.camera_rate, camera_width=width, camera_height=height,
-                   video=str(args.video or ""))
+                   video=str(args.video or ""), record=str(args.record or ""),
+                   record_force=bool(args.force))
 
 
 def make_executor(context=None):

@@ -122,6 +122,8 @@ class NodeCfg:
         camera_rate_hz: camera topics' rate (``_visual`` tasks), at most the 50 Hz step rate.
         camera_width, camera_height: camera image size in pixels (``_visual`` tasks).
         video: mp4 path to film every env into (tiled), "" for none.
+        record: recording directory (rosbag2 bag + Minari dataset), "" for none.
+        record_force: replace an earlier recording at ``record``.
     """
 
     task: str = "perseverance"
@@ -135,6 +137,8 @@ class NodeCfg:
     camera_width: int = 128  # = sim.cameras.DEFAULT_RESOLUTION (literals: the launch file's
     camera_height: int = 128  # test reads these defaults from the source)
     video: str = ""
+    record: str = ""
+    record_force: bool = False
 
     def checked(self) -> NodeCfg:
         """This cfg with the task's bare name, or :class:`NodeParameterError`."""
@@ -160,6 +164,13 @@ class NodeCfg:
             raise NodeParameterError(f"parameter task: '{spec.name}' has several robots "
                                      "(PettingZoo only); the node runs single-robot tasks")
         spec.resolve_domain(self.domain or None)
+        if self.record:  # a bad recording path fails here, before any world is built
+            from ..recording import check_record_path
+
+            try:
+                check_record_path(self.record, self.record_force)
+            except ValueError as exc:
+                raise NodeParameterError(f"parameter record: {exc}") from None
         return replace(self, task=full_name(self.task))
 
 
@@ -190,6 +201,10 @@ class SpaceRosNode(rclpy.node.Node):
                                      camera_resolution=(c.camera_width, c.camera_height),
                                      render_mode="rgb_array" if c.video else None,
                                      render_size=tile_size(c.num_envs))
+        if c.record:  # before the first reset: the recording starts with it
+            from ..recording import for_node
+
+            self.vec = for_node(self.vec, c)
         self.spec, self.num_envs = get_task(c.task), c.num_envs
         self._robot = task_robot(self.vec, c.task, c.domain or None)
         self._dt_ns = int(round(self.vec.dt * NS_PER_S))
