@@ -23,7 +23,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PKG=spaceros_procgen_envs
 VENV="${SPACEROS_PROCGEN_VENV:-$ROOT/.venv}"
-EXTRAS="ros,test,keyboard,ray,pettingzoo,bench,video"
+EXTRAS="ros,test,keyboard,ray,pettingzoo,bench,video,record"
 DOCKER_IMAGE="${SPACEROS_PROCGEN_IMAGE:-spaceros_procgen_envs:latest}"
 DOCKER_CACHE_DIR=/var/cache/spaceros_procgen_envs  # the image's SPACEROS_PROCGEN_CACHE_DIR
 

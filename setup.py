@@ -43,6 +43,9 @@ setup(
         "bench": ["matplotlib>=3.5"],  # benchmark.py --plot
         # --video (spaceros_procgen_envs.video): H.264 mp4 through imageio's bundled ffmpeg
         "video": ["imageio>=2.31", "imageio-ffmpeg>=0.4.9"],
+        # --record (spaceros_procgen_envs.recording): rosbag2/MCAP through the pure-Python rosbags,
+        # Minari datasets on its HDF5 storage (h5py; not its jax/torch extras); mcap reads bags in tests
+        "record": ["rosbags>=0.10", "minari[hdf5]>=0.5.4,<0.6", "mcap>=1.1"],
         # train.py / eval.py / agent_policy.py (spaceros_procgen_envs.rl), installed on first use.
         # torch pinned: unpinned, pip pulls the multi-GB CUDA build (the CPU build is enough here).
         "rl": ["torch==2.13.0", "stable-baselines3==2.9.2", "matplotlib>=3.5", "tqdm>=4.60"],
