@@ -130,16 +130,21 @@ class SimEnv:
 
     def reset(self, seed: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
         """Start an episode; ``seed`` re-seeds this env's episode randomness."""
+        self.reset_state(seed)
+        self.prev_action[:] = 0.0
+        self.steps = 0
+        return self._observe(), {"env_seed": self.env_seed}
+
+    def reset_state(self, seed: int | None = None) -> None:
+        """The state part of :meth:`reset`: a new episode in :attr:`data` (a batch then copies
+        it into its state row)."""
         if seed is not None:
             self.rng = np.random.default_rng([self.env_seed, int(seed) + 1])
         mujoco.mj_resetData(self.model, self.data)
         self.task.reset(self.model, self.data, self.rng)
         mujoco.mj_forward(self.model, self.data)
         self.task.begin_step()
-        self.prev_action[:] = 0.0
-        self.steps = 0
         self.episodes += 1
-        return self._observe(), {"env_seed": self.env_seed}
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
         """Advance one agent step with an action already passed through :func:`check_action`."""

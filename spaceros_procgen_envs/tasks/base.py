@@ -47,6 +47,7 @@ class Task:
     """
 
     REWARDS: ClassVar[type[RewardCfg]] = RewardCfg
+    BATCHED: ClassVar[bool] = False  # implements the batched methods below (one Batch a slice)
 
     def __init__(self, spec: TaskSpec, domain: Domain, assets: dict[str, Asset],
                  rewards: RewardCfg | None = None):
@@ -165,3 +166,47 @@ class Task:
     def reward_action_rate(self, model, data) -> float:
         """Squared change of the action since the last step (smoothness penalty)."""
         return float(np.sum(np.square(self._action - self._prev_action)))
+
+    # --- batched (a slice of n worlds as one mujoco.batch.Batch, read through a BatchView) --
+    # Called on the slice's lead task (env 0's: ids and addresses are the same in every world),
+    # except batch_constants and episode_state, which every env's task gives for itself.
+    def batch_constants(self) -> dict[str, np.ndarray]:
+        """This env's fixed facts the batched methods read from ``v.const`` (stacked (n, ...))."""
+        return {}
+
+    def episode_state(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, np.ndarray]:
+        """This env's episode state after :meth:`reset` (stacked into ``v.episode``); the
+        batched methods read it and update it explicitly."""
+        robot_state = getattr(self.robot, "episode_state", None)
+        return robot_state() if robot_state else {}
+
+    def control_batch(self, v, actions: np.ndarray) -> None:
+        """The robot's controller for every world: ``actions`` (n, A) in [-1, 1]."""
+        self.robot.control_batch(v, actions)
+
+    def observe_batch(self, v) -> dict[str, np.ndarray]:
+        """Every observation key, (n, *shape) float32."""
+        return {**self.robot.observe_batch(v), **self.observe_task_batch(v)}
+
+    def observe_task_batch(self, v) -> dict[str, np.ndarray]:
+        return {}
+
+    def terms_batch(self, v, actions: np.ndarray, prev_actions: np.ndarray
+                    ) -> dict[str, np.ndarray]:
+        """Unweighted reward terms by name, each (n,); subclasses add theirs."""
+        return {"action_rate": reward_action_rate(actions, prev_actions)}
+
+    def reward_terms_batch(self, v, actions: np.ndarray, prev_actions: np.ndarray
+                           ) -> list[np.ndarray]:
+        """Every weighted term, (n,) each, in :attr:`reward_names` order."""
+        terms = self.terms_batch(v, actions, prev_actions)
+        return [getattr(self.rewards, name) * terms[name] for name in self._terms]
+
+    def success_batch(self, v) -> np.ndarray:
+        """(n,) bool: the episode is won."""
+        return np.zeros(v.n, bool)
+
+
+def reward_action_rate(action: np.ndarray, prev_action: np.ndarray) -> np.ndarray:
+    """Squared change of the action since the last step, (n,)."""
+    return np.sum(np.square(action - prev_action), axis=1)

@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..assets.types import Heightmap
+from ..sim import vecmath
 from ..sim.robots.base import CONTROL_HZ
 from .base import Task
 
@@ -96,3 +97,36 @@ class WaypointTask(Task):
 
     def success(self, model, data) -> bool:
         return self.distance(model, data) < self.RADIUS_M
+
+    # --- batched -------------------------------------------------------------------------
+    BATCHED = True
+
+    def episode_state(self, model, data):
+        return {**super().episode_state(model, data), "target": self.waypoint.pos.copy(),
+                "prev_dist": np.array(self._last)}
+
+    def distance_batch(self, v) -> np.ndarray:
+        """(n,) distance of every robot to its waypoint, m (planar when :attr:`PLANAR`)."""
+        delta = v.episode["target"] - self.robot.base_pose_batch(v)[0]
+        return np.hypot(delta[:, 0], delta[:, 1]) if self.PLANAR else np.linalg.norm(delta, axis=1)
+
+    def terms_batch(self, v, actions, prev_actions):
+        dist = self.distance_batch(v)
+        progress = reward_progress(v.episode["prev_dist"], dist, v.dt)
+        v.episode["prev_dist"][:] = dist
+        quat = self.robot.base_pose_batch(v)[1]
+        return {**super().terms_batch(v, actions, prev_actions), "progress": progress,
+                "upright": reward_upright(quat)}
+
+    def success_batch(self, v):
+        return self.distance_batch(v) < self.RADIUS_M
+
+
+def reward_progress(prev_dist: np.ndarray, dist: np.ndarray, dt: float) -> np.ndarray:
+    """Approach speed towards the waypoint, m/s (negative when moving away), (n,)."""
+    return (prev_dist - dist) / dt
+
+
+def reward_upright(quat: np.ndarray) -> np.ndarray:
+    """1 - cos(tilt): 0 when level, 1 when on its side, (n,)."""
+    return 1.0 - vecmath.tilt_cos(quat)

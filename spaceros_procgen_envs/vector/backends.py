@@ -26,7 +26,7 @@ from gymnasium.error import AlreadyPendingCallError, ClosedEnvironmentError, NoA
 from ..assets.pipeline import generate_assets
 from ..errors import ProcgenError, unknown_name
 from ..sim.core import SimEnv
-from .batch import Buffers, EnvFactory, EnvSlice, Layout, allocate, split
+from .batch import Buffers, EnvFactory, EnvSlice, Layout, allocate, make_slice, split
 
 BACKENDS = ("sync", "thread", "process", "ray")
 
@@ -182,8 +182,12 @@ class InProcessBackend(Backend):
         self.name = name
         self.layout = Layout.of(envs[0])
         self.out = allocate(len(envs), self.layout.observation_space, self.layout.info_keys)
-        self.ranges = split(len(envs), workers)
-        self.slices = [EnvSlice(envs[a:b]) for a, b in self.ranges]
+        if envs[0].task.BATCHED:  # one Batch on MuJoCo's own pool of ``workers`` threads
+            self.ranges = [(0, len(envs))]
+            self.slices = [make_slice(envs, workers)]
+        else:
+            self.ranges = split(len(envs), workers)
+            self.slices = [EnvSlice(envs[a:b]) for a, b in self.ranges]
         self.outs = [self.out.view(a, b) for a, b in self.ranges]
         self.pool = ThreadPoolExecutor(len(self.slices) - 1, thread_name_prefix="spaceros-step") \
             if len(self.slices) > 1 else None
@@ -226,7 +230,7 @@ class InProcessBackend(Backend):
             piece.finish(actions[a:b], view)
             pending.append(piece.render(view))  # cameras: slices render in parallel threads
         for render in pending:
-            EnvSlice.render_wait(render)
+            piece.render_wait(render)
         return None
 
     def _reset(self, seeds: list[int | None], mask: np.ndarray | None) -> None:

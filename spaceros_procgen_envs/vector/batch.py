@@ -278,6 +278,16 @@ class EnvSlice:
         self.envs.clear()
 
 
+def make_slice(envs: list[SimEnv], nthread: int = 1):
+    """The slice that runs ``envs``: one ``mujoco.batch.Batch`` on ``nthread`` MuJoCo threads
+    (:class:`~.batch_slice.BatchSlice`) for a batched task, else one env after another."""
+    if envs[0].task.BATCHED:
+        from .batch_slice import BatchSlice
+
+        return BatchSlice(envs, nthread)
+    return EnvSlice(envs)
+
+
 def split(n: int, parts: int) -> list[tuple[int, int]]:
     """``parts`` contiguous (start, stop) ranges covering ``range(n)``, sizes within one."""
     parts = max(1, min(parts, n))

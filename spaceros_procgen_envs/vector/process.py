@@ -58,7 +58,7 @@ import numpy as np
 
 from ..sim.cameras import gl_started
 from .backends import Backend, RemoteTraceback, WorkerError
-from .batch import Buffers, EnvFactory, EnvSlice, Layout, obs_views, split
+from .batch import Buffers, EnvFactory, Layout, make_slice, obs_views, split
 
 CLOSE_TIMEOUT_S = 2.0  # SPEC 9: Ctrl-C / SIGTERM shuts down within 2 s
 ALIGN = 64  # bytes: each array of the shared block starts on its own cache line
@@ -109,7 +109,7 @@ class _Worker:
 
     def __init__(self, factory: EnvFactory, start: int, stop: int, conn: Connection):
         self.start, self.stop, self.conn = start, stop, conn
-        self.piece = EnvSlice(factory.build(start, stop))
+        self.piece = make_slice(factory.build(start, stop))
         self.layout = Layout.of(self.piece.envs[0])
         self.out: Buffers | None = None
         self.actions: np.ndarray | None = None

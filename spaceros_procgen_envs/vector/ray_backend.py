@@ -32,7 +32,7 @@ import numpy as np
 from ..assets import cache
 from ..errors import ProcgenError
 from .backends import Backend, WorkerError, available_cores
-from .batch import EnvFactory, EnvSlice, Layout, allocate, split
+from .batch import EnvFactory, Layout, allocate, make_slice, split
 
 INSTALL_HINT = ('backend="ray" needs Ray, which is not installed: pip install '
                 '"spaceros_procgen_envs[ray]" (or ./run.sh pip install ray)')
@@ -139,11 +139,12 @@ def _first_line(exc: BaseException) -> str:
 class SliceActor:
     """Envs ``start..stop-1`` in one Ray actor (wrapped with ``ray.remote`` at run time)."""
 
-    def __init__(self, factory: EnvFactory, start: int, stop: int, cache_dir: str | None):
+    def __init__(self, factory: EnvFactory, start: int, stop: int, cache_dir: str | None,
+                 nthread: int = 1):
         if cache_dir:
             os.environ[cache.ENV_VAR] = cache_dir
         os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor (see process.py)
-        self.slice = EnvSlice(factory.build(start, stop))
+        self.slice = make_slice(factory.build(start, stop), nthread)
         self.layout = Layout.of(self.slice.envs[0])
         self.out = allocate(stop - start, self.layout.observation_space, self.layout.info_keys)
 
@@ -212,7 +213,7 @@ class RayBackend(Backend):
     def _spawn(self, index: int):
         start, stop = self.ranges[index]
         return self._actor_class.options(num_cpus=self._num_cpus, max_restarts=0).remote(
-            self._factory, start, stop, self._cache_dir)
+            self._factory, start, stop, self._cache_dir, max(1, int(self._num_cpus)))
 
     # --- calls --------------------------------------------------------------------------------
     def _gather(self, refs: list, call: str, restart: bool = True) -> list[Any]:

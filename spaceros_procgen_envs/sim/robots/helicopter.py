@@ -36,6 +36,7 @@ import mujoco
 import numpy as np
 
 from ..scene import GROUND, OBJECT, ROBOT, VISUAL_GROUP
+from ..vecmath import body_axes
 from .base import CONTROL_HZ
 
 _SITE, _JOINT = mujoco.mjtTrn.mjTRN_SITE, mujoco.mjtTrn.mjTRN_JOINT
@@ -168,6 +169,10 @@ class Helicopter:
         for k, name in enumerate(("lower", "upper")):
             self._add_rotor(base, name, _LOWER_ROTOR_Z + k * self.cfg.rotor_gap_m)
         self._add_actuators(spec)
+        # Contacts of the airframe (feet, fuselage: the only colliders) in the last substep.
+        touch = spec.add_sensor(name=f"{p}touch", type=mujoco.mjtSensor.mjSENS_CONTACT,
+                                objtype=mujoco.mjtObj.mjOBJ_XBODY, objname=f"{p}base")
+        touch.intprm[0], touch.intprm[1], touch.intprm[2] = 1, 0, 1  # "found", no reduction, 1
 
     def _add_airframe(self, base: mujoco.MjsBody) -> None:
         p, c = self.prefix, self.cfg
@@ -249,6 +254,7 @@ class Helicopter:
             model.body_mass[b] * (model.body_pos[b, 2] + model.body_ipos[b, 2]) for b in rotor_ids)
         self._com_z = float(moment) / self._mass  # CoM height above the base origin (on body z), m
         self._t_hard = float(model.actuator_ctrlrange[self._act0, 1])
+        self._touch = int(model.sensor(f"{p}touch").adr[0])
         self._colliders = np.zeros(model.ngeom, bool)  # geoms whose contact means touchdown
         for name in ("fuselage", "foot0", "foot1", "foot2", "foot3"):
             self._colliders[model.geom(f"{p}{name}").id] = True
@@ -356,6 +362,95 @@ class Helicopter:
             "base_ang_vel": data.qvel[v + 3:v + 6].astype(np.float32),
             "thrust": data.actuator_force[self._act0:self._act0 + 1].astype(np.float32),
         }
+
+    # ----------------------------------------------------------------- batched (n worlds)
+    def episode_state(self) -> dict[str, np.ndarray]:
+        """The controller's ground logic as explicit per-env state (after :meth:`reset`)."""
+        return {"landed": np.array(self.landed), "land_steps": np.array(self._land_steps)}
+
+    def control_batch(self, v, actions: np.ndarray) -> None:
+        """:meth:`apply_action` for every world of a BatchView ``v``: actions (n, 4) in [-1, 1];
+        reads and updates ``v.episode["landed"]`` and ``v.episode["land_steps"]``."""
+        c, a0 = self.cfg, self._act0
+        quat = v.qpos[:, self._qadr + 3:self._qadr + 7]
+        vel = v.qvel[:, self._vadr:self._vadr + 6]  # world linear, body angular
+        vz_cmd = actions[:, 2] * c.max_vel_z_mps
+        landed = self._landed_batch(v, actions[:, 2], vz_cmd, vel[:, 2])
+        grav = np.asarray(v.model.opt.gravity)
+        g = float(np.linalg.norm(grav))
+        t_max = min(self._t_hard, c.max_thrust_to_weight * self._mass
+                    * min(max(g, c.thrust_ref_gravity_mps2), c.max_gravity_mps2))
+        zb, xb, yb = body_axes(quat)
+        v_com = vel[:, :3] + self._com_z * (vel[:, 4:5] * xb - vel[:, 3:4] * yb)
+        force = self._desired_force_batch(actions, vz_cmd, v_com, xb, g, grav)
+        thrust = np.clip(np.sum(force * zb, axis=1), 0.0, t_max)
+        rates = self._tilt_rates_batch(force, zb, xb, yb)
+        spin = c.rotor_visual_speed_radps  # lower rotor counter-clockwise seen from above
+        flying = np.column_stack([thrust, rates, actions[:, 3] * c.max_yaw_rate_radps,
+                                  np.full(v.n, spin), np.full(v.n, -spin)])
+        parked = np.column_stack([np.zeros(v.n), vel[:, 3:6], np.zeros((v.n, 2))])
+        v.ctrl[:, a0:a0 + 6] = np.where(landed[:, None], parked, flying)
+
+    def _landed_batch(self, v, az, vz_cmd, vz) -> np.ndarray:
+        """:meth:`_update_landed` over the batch (contacts from the ``touch`` sensor)."""
+        c, ep = self.cfg, v.episode
+        was_landed = ep["landed"]
+        stalled = ((vz_cmd < -c.takeoff_vz_frac * c.max_vel_z_mps) & (vz > -c.land_speed_mps)
+                   & (v.sensordata[:, self._touch] > 0))
+        steps = np.where(stalled & ~was_landed, ep["land_steps"] + 1, 0)
+        landed = np.where(was_landed, az <= c.takeoff_vz_frac,
+                          steps >= c.land_detect_s * CONTROL_HZ)
+        ep["land_steps"][:], ep["landed"][:] = steps, landed
+        return landed
+
+    def _desired_force_batch(self, actions, vz_cmd, vel, xb, g, grav) -> np.ndarray:
+        """:meth:`_desired_force` over the batch: (n, 3) world force, N."""
+        c, m = self.cfg, self._mass
+        h = np.hypot(xb[:, 0], xb[:, 1])
+        ok = h > 1e-6
+        cy = np.where(ok, xb[:, 0] / np.where(ok, h, 1.0), 1.0)  # heading cos / sin
+        sy = np.where(ok, xb[:, 1] / np.where(ok, h, 1.0), 0.0)
+        vx_h, vy_h = actions[:, 0] * c.max_vel_xy_mps, actions[:, 1] * c.max_vel_xy_mps
+        a_xy = c.kv_xy * np.stack([cy * vx_h - sy * vy_h - vel[:, 0],
+                                   sy * vx_h + cy * vy_h - vel[:, 1]], axis=1)
+        a_h = np.hypot(a_xy[:, 0], a_xy[:, 1])
+        a_xy *= np.where(a_h > c.max_accel_mps2, c.max_accel_mps2 / np.maximum(a_h, 1e-300),
+                         1.0)[:, None]
+        a_z = np.clip(c.kv_z * (vz_cmd - vel[:, 2]), -(1.0 - c.min_thrust_frac) * g,
+                      c.max_accel_mps2)
+        force = m * (np.column_stack([a_xy, a_z]) - grav)
+        f_h = np.hypot(force[:, 0], force[:, 1])
+        f_h_max = np.maximum(force[:, 2], 0.0) * math.tan(c.max_tilt_rad)
+        force[:, :2] *= np.where(f_h > f_h_max, f_h_max / np.maximum(f_h, 1e-300), 1.0)[:, None]
+        return force
+
+    def _tilt_rates_batch(self, force, zb, xb, yb) -> np.ndarray:
+        """:meth:`_tilt_rates` over the batch: (n, 2) roll and pitch rate setpoints, rad/s."""
+        norm = np.linalg.norm(force, axis=1, keepdims=True)
+        err = np.cross(zb, force / np.maximum(norm, 1e-300))
+        k, lim = self.cfg.k_att, self.cfg.max_rate_radps
+        rates = k * np.column_stack([np.sum(xb * err, axis=1), np.sum(yb * err, axis=1)])
+        return np.where(norm >= 1e-9, np.clip(rates, -lim, lim), 0.0)
+
+    def observe_batch(self, v) -> dict[str, np.ndarray]:
+        """:meth:`observe` of every world, (n, ...) float32."""
+        q, d = self._qadr, self._vadr
+        return {
+            "base_pos": v.qpos[:, q:q + 3].astype(np.float32),
+            "base_quat": v.qpos[:, q + 3:q + 7].astype(np.float32),
+            "base_lin_vel": v.qvel[:, d:d + 3].astype(np.float32),
+            "base_ang_vel": v.qvel[:, d + 3:d + 6].astype(np.float32),
+            "thrust": v.field("actuator_force")[:, self._act0:self._act0 + 1].astype(np.float32),
+        }
+
+    def joint_state_batch(self, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`joint_state` of every world, each (n, 2)."""
+        return (v.qpos[:, self._rotor_q], v.qvel[:, self._rotor_v],
+                v.field("actuator_force")[:, self._act0 + 4:self._act0 + 6])
+
+    def base_pose_batch(self, v) -> tuple[np.ndarray, np.ndarray]:
+        """Base positions (n, 3) m and quaternions (n, 4) wxyz, world frame."""
+        return v.qpos[:, self._qadr:self._qadr + 3], v.qpos[:, self._qadr + 3:self._qadr + 7]
 
     def observation_space(self) -> dict[str, gym.spaces.Box]:
         t_max = self.cfg.max_thrust_to_weight * self.cfg.mass_kg * self.cfg.max_gravity_mps2

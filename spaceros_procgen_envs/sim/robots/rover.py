@@ -37,6 +37,7 @@ import mujoco
 import numpy as np
 
 from ..scene import COLLISION_GROUP, GROUND, OBJECT, ROBOT, VISUAL_GROUP
+from ..vecmath import rotate_inverse
 
 _SIDES = (("left", "l", 1.0), ("right", "r", -1.0))
 WHEELS = ("fl", "fr", "ml", "mr", "rl", "rr")
@@ -351,6 +352,45 @@ class Rover:
             "steer_pos": q[self._steer_q].astype(f32),
             "rocker_bogie": q[self._susp_q].astype(f32),
         }
+
+    # ----------------------------------------------------------------- batched (n worlds)
+    def control_batch(self, v, actions: np.ndarray) -> None:
+        """:meth:`apply_action` for every world of a BatchView ``v``: actions (n, 2) in [-1, 1]."""
+        c = self.cfg
+        lin = actions[:, :1] * c.max_lin_vel_mps          # (n, 1) m/s
+        ang = actions[:, 1:2] * c.max_ang_vel_radps       # (n, 1) rad/s
+        xy = np.asarray(self.wheel_xy)
+        ux, uy = lin - ang * xy[:, 1], ang * xy[:, 0]      # contact-point velocity, chassis frame
+        steer = np.arctan2(uy, ux)
+        steer = np.where(steer > 0.5 * np.pi, steer - np.pi, steer)
+        steer = np.where(steer <= -0.5 * np.pi, steer + np.pi, steer)
+        steer = np.clip(steer, -c.max_steer_rad, c.max_steer_rad) * np.asarray(self.steerable)
+        speed = ux * np.cos(steer) + uy * np.sin(steer)
+        v.ctrl[:, self._a0:self._a0 + 6] = speed * self._inv_r
+        v.ctrl[:, self._a0 + 6:self._a1] = steer[:, list(self._steer_idx)]
+
+    def observe_batch(self, v) -> dict[str, np.ndarray]:
+        """:meth:`observe` of every world, (n, ...) float32."""
+        qa, da = self._qa, self._da
+        quat = v.qpos[:, qa + 3:qa + 7]
+        f32 = np.float32
+        return {
+            "base_pos": v.qpos[:, qa:qa + 3].astype(f32),
+            "base_quat": quat.astype(f32),
+            "base_lin_vel": rotate_inverse(quat, v.qvel[:, da:da + 3]).astype(f32),
+            "base_ang_vel": v.qvel[:, da + 3:da + 6].astype(f32),
+            "wheel_vel": v.qvel[:, self._wheel_d].astype(f32),
+            "steer_pos": v.qpos[:, self._steer_q].astype(f32),
+            "rocker_bogie": v.qpos[:, self._susp_q].astype(f32),
+        }
+
+    def joint_state_batch(self, v) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`joint_state` of every world, each (n, 14)."""
+        return v.qpos[:, self._jq], v.qvel[:, self._jd], v.qfrc_actuator[:, self._jd]
+
+    def base_pose_batch(self, v) -> tuple[np.ndarray, np.ndarray]:
+        """Chassis positions (n, 3) m and quaternions (n, 4) wxyz, world frame."""
+        return v.qpos[:, self._qa:self._qa + 3], v.qpos[:, self._qa + 3:self._qa + 7]
 
     def observation_space(self) -> dict[str, gym.spaces.Box]:
         def box(n: int, bound: float = np.inf) -> gym.spaces.Box:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...sim import vecmath
 from ...sim.robots.helicopter import Helicopter, HelicopterCfg
 from ..base import F32, RewardCfg, box
 from ..navigation import WaypointTask
@@ -48,6 +49,34 @@ class IngenuityTask(WaypointTask):
         """1 when flying lower than 0.3 m more than 1 m away from the take-off pad, else 0."""
         pos = self.position(model, data)
         return float(np.hypot(pos[0], pos[1]) > 1.0 and self.altitude(pos) < 0.3)
+
+
+    def batch_constants(self):
+        terrain = self.assets["terrain"]
+        return {"heights": terrain.heights_m, "terrain_size": np.asarray(terrain.size_m)}
+
+    def altitude_batch(self, v, pos: np.ndarray) -> np.ndarray:
+        """(n,) height of every helicopter above the terrain directly below, m."""
+        c = v.const
+        return pos[:, 2] - vecmath.heights_at(c["heights"], c["terrain_size"], pos[:, 0], pos[:, 1])
+
+    def observe_task_batch(self, v):
+        pos, quat = self.robot.base_pose_batch(v)
+        target = v.episode["target"]
+        delta = target - pos
+        rel = np.column_stack([vecmath.heading_frame(quat, delta[:, 0], delta[:, 1]), delta[:, 2]])
+        return {"target_pos": target.astype(F32), "target_rel": rel.astype(F32),
+                "altitude": self.altitude_batch(v, pos)[:, None].astype(F32)}
+
+    def terms_batch(self, v, actions, prev_actions):
+        pos = self.robot.base_pose_batch(v)[0]
+        return {**super().terms_batch(v, actions, prev_actions),
+                "ground_clearance": reward_ground_clearance(pos, self.altitude_batch(v, pos))}
+
+
+def reward_ground_clearance(pos: np.ndarray, altitude: np.ndarray) -> np.ndarray:
+    """1 when flying lower than 0.3 m more than 1 m away from the take-off pad, else 0, (n,)."""
+    return ((np.hypot(pos[:, 0], pos[:, 1]) > 1.0) & (altitude < 0.3)).astype(np.float64)
 
 
 TASK = IngenuityTask

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...sim import vecmath
 from ...sim.robots.rover import Rover, RoverCfg
 from ..base import F32, RewardCfg, box
 from ..navigation import WaypointTask
@@ -44,6 +45,26 @@ class PerseveranceTask(WaypointTask):
         pos, quat = self.robot.base_pose(model, data)
         rel = self.waypoint.relative_xy(pos, quat)
         return float(rel[0] / (np.linalg.norm(rel) + 1e-9))
+
+
+    def observe_task_batch(self, v):
+        return {"target_pos": v.episode["target"].astype(F32),
+                "target_rel": self.target_rel_batch(v).astype(F32)}
+
+    def target_rel_batch(self, v) -> np.ndarray:
+        """(n, 2) waypoint in each rover's heading frame, m."""
+        pos, quat = self.robot.base_pose_batch(v)
+        delta = v.episode["target"] - pos
+        return vecmath.heading_frame(quat, delta[:, 0], delta[:, 1])
+
+    def terms_batch(self, v, actions, prev_actions):
+        terms = super().terms_batch(v, actions, prev_actions)
+        return {**terms, "heading": reward_heading(self.target_rel_batch(v))}
+
+
+def reward_heading(target_rel: np.ndarray) -> np.ndarray:
+    """Cosine of the angle between the heading and the waypoint bearing, (n,)."""
+    return target_rel[:, 0] / (np.linalg.norm(target_rel, axis=1) + 1e-9)
 
 
 TASK = PerseveranceTask

@@ -1,0 +1,184 @@
+"""A slice of envs as ONE ``mujoco.batch.Batch``: every step is a few whole-batch numpy
+operations around one ``Batch.step`` on MuJoCo's own thread pool.
+
+The per-env Python that remains: resets (an episode start per env: the task's seeded sampling,
+``mj_forward``, then the state row is written into the batch), and rendering (each camera draws
+one world). Autoreset follows Gymnasium's NEXT_STEP mode, as :class:`~.batch.EnvSlice` does.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+
+from ..sim import vecmath
+from ..sim.batchview import BatchView
+from ..sim.cameras import RenderThread
+from ..sim.core import SimEnv
+
+
+def _stack(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    return {key: np.stack([np.asarray(row[key]) for row in rows]) for key in rows[0]}
+
+
+class BatchSlice:
+    """Envs ``[start, start + len(envs))`` of a batch in one Batch, NEXT_STEP autoreset.
+
+    Args:
+        envs: the slice's worlds, in batch order (one MjData layout; their own MjData serve as
+            scratch for resets and rendering).
+        nthread: MuJoCo threads stepping the slice (1: the caller's thread only).
+    """
+
+    def __init__(self, envs: list[SimEnv], nthread: int = 1):
+        self.envs, self.n = envs, len(envs)
+        self.task = envs[0].task
+        self.has_cameras = envs[0].cameras is not None
+        self.view = BatchView([env.model for env in envs], nthread, persistent=self.has_cameras)
+        self.view.const = _stack([env.task.batch_constants() for env in envs])
+        self.obs_keys, self.state_size = envs[0].obs_keys, envs[0].state_size
+        self.max_steps = np.array([env.max_steps for env in envs])
+        self.steps = np.zeros(self.n, np.int64)
+        self.prev_action = np.zeros((self.n, envs[0].action_dim), np.float32)
+        self.needs_reset = np.zeros(self.n, bool)
+        self._stepping = np.ones(self.n, bool)
+        self._diverged = np.zeros(self.n, bool)
+        self.render_thread = RenderThread(name="spaceros-render")
+        for env in envs:
+            env.use_render_thread(self.render_thread)
+
+    def __len__(self) -> int:
+        return self.n
+
+    # --- resets (per env: the task's seeded sampling) ---------------------------------------
+    def _reset_envs(self, ids: np.ndarray, seeds: list[int | None]) -> None:
+        rows = []
+        for i, seed in zip(ids, seeds):
+            env = self.envs[i]
+            env.reset_state(seed)
+            self.view.set_state(i, env.data)
+            rows.append(env.task.episode_state(env.model, env.data))
+        if len(ids) == 0:
+            return
+        self.view.forward(ids)
+        episode = self.view.episode
+        for key, values in _stack(rows).items():
+            if key not in episode:
+                episode[key] = np.zeros((self.n, *values.shape[1:]), values.dtype)
+            episode[key][ids] = values
+        self.steps[ids], self.prev_action[ids], self.needs_reset[ids] = 0, 0.0, False
+
+    def _write_first(self, out, ids: np.ndarray) -> None:
+        self._write_obs(out, ids)
+        out.info_flat[ids] = 0.0
+        out.rewards[ids], out.terminated[ids], out.truncated[ids] = 0.0, False, False
+
+    def _write_obs(self, out, ids: np.ndarray | None = None) -> None:
+        obs = self.task.observe_batch(self.view)
+        flat = np.concatenate([obs[key].reshape(self.n, -1) for key in self.obs_keys], axis=1)
+        if ids is None:
+            out.obs_flat[:, :self.state_size] = flat
+        else:
+            out.obs_flat[ids, :self.state_size] = flat[ids]
+
+    def reset(self, out, seeds: list[int | None], mask: np.ndarray | None = None) -> None:
+        """Reset envs where ``mask`` (all when None), with per-env ``seeds``."""
+        ids = np.arange(self.n) if mask is None else np.flatnonzero(mask)
+        self._reset_envs(ids, [seeds[i] for i in ids])
+        self._write_first(out, ids)
+        self.render_wait(self.render(out))
+
+    # --- a step: begin (controllers) -> physics (MuJoCo threads) -> finish (rewards, obs) ----
+    def step(self, actions: np.ndarray, out) -> None:
+        self.begin(actions)
+        self.physics()
+        self.finish(actions, out)
+        self.render_wait(self.render(out))
+
+    def begin(self, actions: np.ndarray) -> None:
+        self._stepping = ~self.needs_reset
+        self.task.control_batch(self.view, actions)
+
+    def physics(self) -> None:
+        stepping = self._stepping
+        ids = None if stepping.all() else np.flatnonzero(stepping).astype(np.int32)
+        self._diverged = self.view.step(ids) & stepping
+
+    def finish(self, actions: np.ndarray, out) -> None:
+        """Rewards, flags and observations of every env into ``out``; autoreset as NEXT_STEP."""
+        stepping, diverged = self._stepping, self._diverged
+        terms = self.task.reward_terms_batch(self.view, actions, self.prev_action)
+        success = self.task.success_batch(self.view) & ~diverged
+        self.prev_action[:] = actions
+        self.steps += 1
+        info = np.column_stack([*terms, success, diverged]) if terms else \
+            np.column_stack([success, diverged])
+        info[diverged, :-1] = 0.0
+        out.info_flat[stepping] = info[stepping]
+        rewards = info[:, :len(terms)].sum(axis=1)
+        out.rewards[stepping] = rewards[stepping]
+        out.terminated[stepping] = success[stepping]
+        out.truncated[stepping] = (diverged | (self.steps >= self.max_steps))[stepping]
+        # A diverged world is reset at once (MuJoCo already reset its data) and reports the
+        # first observation of its next episode, flagged and truncated.
+        self._reset_envs(np.flatnonzero(diverged), [None] * int(diverged.sum()))
+        self._write_obs(out, np.flatnonzero(stepping))
+        restart = np.flatnonzero(~stepping)
+        self._reset_envs(restart, [None] * len(restart))
+        self._write_first(out, restart)
+        self.needs_reset = stepping & (out.terminated | out.truncated)
+
+    # --- rendering (per world, in the slice's render thread) ---------------------------------
+    def render(self, out) -> Future | None:
+        if not self.has_cameras:
+            return None
+        return self.render_thread.submit(self._render_all, out.obs_flat, out.images)
+
+    @staticmethod
+    def render_wait(pending: Future | None) -> None:
+        if pending is not None:
+            pending.result()
+
+    def _render_all(self, obs: np.ndarray, images: np.ndarray) -> None:
+        for i, env in enumerate(self.envs):
+            self.view.get_data(i, env.data)
+            env.render_into(obs[i], images[i])
+
+    def views(self, width: int, height: int) -> list[np.ndarray]:
+        return self.views_async(width, height).result()
+
+    def views_async(self, width: int, height: int) -> Future:
+        def draw():
+            frames = []
+            for i, env in enumerate(self.envs):
+                self.view.get_data(i, env.data)
+                frames.append(env.view_now(width, height))
+            return frames
+        return self.render_thread.submit(draw)
+
+    # --- ROS ------------------------------------------------------------------------------
+    def robot_states(self) -> list[dict[str, Any]]:
+        """Per env, its robot's joints and base pose (``SpaceRosVectorEnv.robot_states``)."""
+        robot, v = self.task.robot, self.view
+        position, velocity, effort = (np.array(a) for a in robot.joint_state_batch(v))
+        base_xyz, base_wxyz = (np.array(a) for a in robot.base_pose_batch(v))
+        site = getattr(robot, "ee_site", None)
+        if site is not None:
+            sid = v.model.site(site).id
+            ee_xyz, ee_wxyz = v.site_xpos[:, sid].copy(), vecmath.mat_to_quat(v.site_xmat[:, sid])
+        names, prefix = tuple(robot.joint_names), robot.prefix
+        states = []
+        for i in range(self.n):
+            state = {"joint_names": names, "prefix": prefix, "position": position[i],
+                     "velocity": velocity[i], "effort": effort[i], "base_xyz": base_xyz[i],
+                     "base_wxyz": base_wxyz[i], "sim_time_s": float(v.time[i])}
+            if site is not None:
+                state["ee_xyz"], state["ee_wxyz"] = ee_xyz[i], ee_wxyz[i]
+            states.append(state)
+        return states
+
+    def close(self) -> None:
+        self.render_thread.close()
+        self.envs.clear()
