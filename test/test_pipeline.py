@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from spaceros_procgen_envs.assets import cache, pipeline
+from spaceros_procgen_envs.assets import cache, pipeline, pool
 from spaceros_procgen_envs.assets.generators import AssetRequest
 from spaceros_procgen_envs.assets.pipeline import Report, generate_assets, plan_chunks
 from spaceros_procgen_envs.assets.preview import LABEL_PX, contact_sheet
@@ -133,16 +133,16 @@ def test_report_counts_assets():
 def test_ctrl_c_stops_busy_workers_at_once(cache_root, monkeypatch):
     """Ctrl-C while workers are deep in a generator: all of them are gone within 1.5 s."""
     workers = []
-    real_abort = pipeline._abort
+    real_abort = pool.abort
 
-    def abort(pool):
-        workers.extend(pool._processes.values())
-        real_abort(pool)
+    def abort(executor):
+        workers.extend(executor._processes.values())
+        real_abort(executor)
 
     def ctrl_c(signum, frame):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "_abort", abort)
+    monkeypatch.setattr(pool, "abort", abort)
     monkeypatch.setattr(AssetRequest, "generate", lambda self: time.sleep(60))
     previous = signal.signal(signal.SIGALRM, ctrl_c)  # a timer thread would rule out fork
     start = time.monotonic()
@@ -176,14 +176,14 @@ def test_abort_waits_for_the_pool_thread_that_reaps_a_worker(cache_root, monkeyp
             time.sleep(0.6)  # the pool's thread reaped, then records the exit code late
         return reaped
 
-    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"),
-                               initializer=pipeline._worker_init)
+    executor = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=pool.worker_init, initargs=(os.getpid(),))
     for _ in range(2):
-        pool.submit(time.sleep, 60)
-    workers = list(pool._processes.values())
+        executor.submit(time.sleep, 60)
+    workers = list(executor._processes.values())
     monkeypatch.setattr(os, "waitpid", waitpid)
     start = time.monotonic()
-    pipeline._abort(pool)
+    pool.abort(executor)
     assert time.monotonic() - start < 1.5
     assert late, "the pool's thread reaped no worker: the case under test did not happen"
     assert len(workers) == 2 and not any(p.is_alive() for p in workers)

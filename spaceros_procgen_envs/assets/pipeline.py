@@ -2,7 +2,8 @@
 
 Env ``i`` of a batch uses ``spec.asset_requests(seed + i, domain)``. The parent looks
 every request up in the cache first; when everything is warm no process is started.
-Misses are generated on all cores by a ``ProcessPoolExecutor`` (``fork`` on Linux):
+Misses are generated on all cores by a process pool (:mod:`.pool`, ``fork`` on Linux; its
+workers never outlive the parent):
 each worker generates *and stores* its assets and sends their arrays home. Every asset
 returned is rebuilt from the arrays that were stored, so a cold run, a warm run and any
 worker count give identical objects.
@@ -18,16 +19,12 @@ Example::
 from __future__ import annotations
 
 import json
-import multiprocessing
-import multiprocessing.connection
 import os
-import signal
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +35,7 @@ from ..errors import ProcgenError
 from ..registry import TaskSpec, get_task
 from . import cache
 from .generators import AssetRequest, get_generator
+from .pool import guarded, make_pool
 from .types import Asset, asset_from_arrays
 
 # Typical generation time per asset on one core, ms (measured; only orders the work, so
@@ -185,22 +183,19 @@ def _generate_here(misses: list[AssetRequest], bar: tqdm) -> dict[str, Asset]:
 
 
 def _generate_in_pool(misses: list[AssetRequest], workers: int, bar: tqdm) -> dict[str, Asset]:
+    """Generate ``misses`` on ``workers`` processes (stopped and reaped on any exception,
+    Ctrl-C or SIGTERM: see :mod:`.pool`)."""
     for name in {r.generator for r in misses}:
         get_generator(name)  # import in the parent once; forked workers inherit it
-    pool = ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_worker_init)
     out: dict[str, Asset] = {}
-    try:
+    with guarded(make_pool(workers)) as executor:
         with warnings.catch_warnings():  # 3.12+: fork with (BLAS) threads alive
             warnings.simplefilter("ignore", DeprecationWarning)
-            futures = {pool.submit(_work, chunk): len(chunk)
+            futures = {executor.submit(_work, chunk): len(chunk)
                        for chunk in plan_chunks(misses, workers)}
         for future in as_completed(futures):
             out.update(_decode_batch(future))
             bar.update(futures[future])
-    except BaseException:
-        _abort(pool)
-        raise
-    pool.shutdown()
     return out
 
 
@@ -220,66 +215,6 @@ def _work(chunk: list[AssetRequest]) -> list[tuple[str, dict]]:
     the stored ``.npz`` payload, and rebuild the very asset a later cache hit returns.
     """
     return [(request.key, cache.store(request, request.generate())) for request in chunk]
-
-
-def _worker_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-    # A forked worker inherits the parent's Python handlers: after ray.init() SIGTERM raises
-    # SystemExit, which the pool's worker loop catches, so terminate() would not stop it.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _mp_context():
-    """``fork`` on Linux (workers start in ms and inherit the imported generators), but
-    only while this process runs no other Python thread: forking a threaded process can
-    deadlock a child on a lock held by another thread, so then ``forkserver``."""
-    methods = multiprocessing.get_all_start_methods()
-    if not sys.platform.startswith("linux") or "fork" not in methods:
-        return None
-    if threading.active_count() == 1 or "forkserver" not in methods:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver")
-
-
-def _abort(pool: ProcessPoolExecutor) -> None:
-    """Stop the pool now: cancel queued work, terminate workers, remove their temp files.
-
-    The pool's own thread reaps dead workers too, so a worker reaped there fails our
-    ``waitpid`` (ECHILD) and reads as alive until that thread records its exit code. So
-    exits are read from the sentinels (closed at exit, whoever reaps), and the pool's
-    thread is let finish: on return every worker is reaped and reported dead.
-    """
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
-    pool.shutdown(wait=False, cancel_futures=True)
-    running = _still_running(processes, timeout_s=0.0)
-    for process in running:
-        process.terminate()
-    running = _still_running(running, timeout_s=2.0)
-    for process in running:
-        process.kill()
-    _still_running(running, timeout_s=1.0)
-    if manager is not None:
-        manager.join(timeout=1.0)
-    for process in processes:
-        process.join(timeout=0)  # reap those the pool's thread did not
-    directory = cache.cache_dir()
-    for process in processes:
-        for temp in directory.glob(f".*.{process.pid}.*{cache.TEMP_SUFFIX}"):
-            temp.unlink(missing_ok=True)
-
-
-def _still_running(processes: list, timeout_s: float) -> list:
-    """Those of ``processes`` that have not exited after up to ``timeout_s`` s (no reaping)."""
-    deadline = time.monotonic() + timeout_s
-    running = list(processes)
-    while running:
-        ended = multiprocessing.connection.wait([p.sentinel for p in running],
-                                                max(0.0, deadline - time.monotonic()))
-        running = [p for p in running if p.sentinel not in ended]
-        if not ended:
-            break
-    return running
 
 
 def main(argv: Sequence[str] | None = None) -> int:
