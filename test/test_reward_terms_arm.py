@@ -143,7 +143,7 @@ def test_dls_step_solves_the_damped_normal_equations():
     rng = np.random.default_rng(1)
     jac = rng.normal(size=(4, 6, 7))
     twist = rng.normal(size=(4, 6)) * 0.01
-    dq = dls_step(jac, twist, 0.02 ** 2)
+    dq = dls_step(np.swapaxes(jac, 1, 2), twist, 0.02 ** 2)
     for k in range(4):
         j = jac[k]
         expected = j.T @ np.linalg.solve(j @ j.T + 0.02 ** 2 * np.eye(6), twist[k])

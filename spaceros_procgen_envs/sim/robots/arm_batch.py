@@ -7,9 +7,12 @@ joint state, from a :class:`~spaceros_procgen_envs.sim.batchview.BatchView` ``v`
 ``(n, ...)`` arrays over every world of a slice. Every method runs once per step for all n
 worlds; nothing here loops over worlds.
 
-Sensors and ``v.site_xpos`` describe the state before the last substep, as ``data.site_xpos``
-does after ``mj_step``, so :meth:`BatchedArm.observe_batch` equals the per-world
-:meth:`~.arm.Arm.observe` row by row.
+Sensors and the bound kinematics (``site_xpos``, ``xpos``, ``xmat``) describe the state
+before the last substep, as ``data.site_xpos`` does after ``mj_step``, so
+:meth:`BatchedArm.observe_batch` equals the per-world :meth:`~.arm.Arm.observe` row by row,
+and the controller's Jacobian (from the links' z axes and origins, which are the hinges'
+axes and anchors; no ``Batch.jac`` call) is the one
+``mj_jacSite`` gives per world.
 
 Example (``v`` from the slice)::
 
@@ -49,21 +52,35 @@ def canonical_quat(q: np.ndarray) -> np.ndarray:
     return np.where(sign < 0.0, -q, q)
 
 
-def dls_step(jac: np.ndarray, twist: np.ndarray, damping2: float) -> np.ndarray:
+def hinge_jacobian(axis: np.ndarray, anchor: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """Transposed Jacobian (n, k, 6) of a world point moved by a chain of k hinges.
+
+    Column j of the Jacobian is (a_j x (p - x_j), a_j): what ``mj_jacSite`` gives for hinge
+    dofs, from the same kinematics.
+
+    Args:
+        axis: (n, k, 3) world unit axes of the hinges (``xaxis``), float64 (any strides).
+        anchor: (n, k, 3) world points on them (``xanchor``), m.
+        point: (n, 3) the world point, m.
+    """
+    return np.concatenate((np.cross(axis, point[:, None, :] - anchor), axis), axis=2)
+
+
+def dls_step(jac_t: np.ndarray, twist: np.ndarray, damping2: float) -> np.ndarray:
     """Damped least squares for a batch: dq = J^T (J J^T + lambda^2 I)^-1 twist.
 
     Args:
-        jac: (n, 6, k) TCP Jacobians (linear rows first), world frame.
+        jac_t: (n, k, 6) transposed TCP Jacobians (linear columns first), world frame.
         twist: (n, 6) displacement over one control period (m, rad), world frame.
         damping2: lambda^2 (m^2).
 
     Returns:
         (n, k) joint increments (rad).
     """
-    jj = jac @ np.swapaxes(jac, 1, 2)
-    jj += damping2 * np.eye(jac.shape[1])
+    jj = np.swapaxes(jac_t, 1, 2) @ jac_t
+    jj += damping2 * np.eye(jac_t.shape[2])
     y = np.linalg.solve(jj, twist[..., None])
-    return (np.swapaxes(jac, 1, 2) @ y)[..., 0]
+    return (jac_t @ y)[..., 0]
 
 
 def clamp_targets(target: np.ndarray, q: np.ndarray, lead: float, lo: np.ndarray,
@@ -89,8 +106,10 @@ class BatchedArm:
         """Cache the sensor indices and the Jacobian's body (after :meth:`Arm.bind`)."""
         self._sensor_idx = {key: sensor_index(model, [self.prefix + s for s in names])
                             for key, names in SENSOR_KEYS.items()}
-        self._ee_body = int(model.site_bodyid[self._ee])
-        self._dof_idx = np.arange(self._dofs.start, self._dofs.stop)
+        joints = np.array([model.joint(n).id for n in self.arm_joint_names])
+        if not (np.all(model.jnt_pos[joints] == 0.0) and np.all(model.jnt_axis[joints] == (0, 0, 1))):
+            raise RuntimeError(f"{self.prefix}: arm hinges must sit at their link origins, along z")
+        self._links = model.jnt_bodyid[joints].copy()  # hinge j: its link's origin and z axis
 
     def ee_pos_batch(self, v) -> np.ndarray:
         """TCP position (n, 3), world m (float64)."""
@@ -105,9 +124,9 @@ class BatchedArm:
         """
         a = np.asarray(actions, np.float64)
         twist = np.clip(a[:, :6], -1.0, 1.0) * self._scale  # m and rad over one control period, world frame
-        jacp, jacr = v.jac(self._ee_body, v.site_xpos[:, self._ee])
-        jac = np.concatenate((jacp, jacr), axis=1)[:, :, self._dof_idx]
-        target = v.ctrl[:, self._act_slice] + dls_step(jac, twist, self._lambda2)
+        links = self._links
+        jac_t = hinge_jacobian(v.xmat[:, links, 2::3], v.xpos[:, links], v.site_xpos[:, self._ee])
+        target = v.ctrl[:, self._act_slice] + dls_step(jac_t, twist, self._lambda2)
         q = v.qpos[:, self._qpos]
         v.ctrl[:, self._act_slice] = clamp_targets(target, q, self._lead, self._lo, self._hi)
         v.ctrl[:, self._grip_act] = np.where(a[:, 6] > 0.0, 0.0, self.cfg.gripper_opening_m)
