@@ -187,3 +187,88 @@ def camera_info_msg(ns: int, frame_id: str, width: int, height: int, fovy_deg: f
         cdr.u32(0)
     cdr.buf += b"\x00"  # roi.do_rectify
     return cdr.bytes()
+
+
+# --- fixed-layout templates: the same bytes as above, refilled in place ------------------------
+# A message whose strings and array lengths never change has a fixed byte layout; these build
+# it once and only write the numbers (stamps, joint values, poses) per message.
+
+class JointStateTemplate:
+    """``sensor_msgs/JointState`` with fixed ``names`` (as :func:`joint_state_msg`)."""
+
+    def __init__(self, names: Sequence[str]):
+        n, cdr = len(names), CdrWriter()
+        cdr.header(0, "")
+        cdr.strings(names)
+        self.slots = []
+        for _ in range(3):  # position, velocity, effort
+            cdr.u32(n)
+            if n:
+                cdr.align(8)
+            self.slots.append(slice(len(cdr.buf), len(cdr.buf) + 8 * n))
+            cdr.buf += b"\x00" * (8 * n)
+        self.template = bytes(cdr.buf)
+
+    def encode(self, ns: int, position, velocity, effort) -> bytes:
+        buf = bytearray(self.template)
+        _TIME.pack_into(buf, 4, *divmod(int(ns), NS_PER_S))
+        for where, values in zip(self.slots, (position, velocity, effort)):
+            buf[where] = np.asarray(values, "<f8").tobytes()
+        return bytes(buf)
+
+
+class PoseTemplate:
+    """``geometry_msgs/PoseStamped`` in a fixed frame (as :func:`pose_stamped_msg`)."""
+
+    def __init__(self, frame_id: str):
+        cdr = CdrWriter()
+        cdr.header(0, frame_id)
+        cdr.align(8)
+        self.prefix_len = len(cdr.buf)
+        self.prefix = bytes(cdr.buf)
+
+    def encode(self, ns: int, xyz, wxyz) -> bytes:
+        head = bytearray(self.prefix)
+        _TIME.pack_into(head, 4, *divmod(int(ns), NS_PER_S))
+        w, x, y, z = wxyz
+        return bytes(head) + _POSE.pack(xyz[0], xyz[1], xyz[2], x, y, z, w)
+
+
+class TfTemplate:
+    """``tf2_msgs/TFMessage`` of a fixed list of children of ``parent`` (as :func:`tf_msg`)."""
+
+    def __init__(self, parent: str, children: Sequence[str]):
+        cdr = CdrWriter()
+        cdr.u32(len(children))
+        self.stamps, self.poses = [], []
+        for child in children:
+            cdr.align(4)
+            self.stamps.append(len(cdr.buf))
+            cdr.header(0, parent)
+            cdr.string(child)
+            cdr.align(8)
+            self.poses.append(len(cdr.buf))
+            cdr.buf += b"\x00" * 56
+        self.template = bytes(cdr.buf)
+
+    def encode(self, ns: int, poses: Sequence[tuple]) -> bytes:
+        buf = bytearray(self.template)
+        sec, nsec = divmod(int(ns), NS_PER_S)
+        for at_stamp, at_pose, (xyz, wxyz) in zip(self.stamps, self.poses, poses):
+            _TIME.pack_into(buf, at_stamp, sec, nsec)
+            w, x, y, z = wxyz
+            _POSE.pack_into(buf, at_pose, xyz[0], xyz[1], xyz[2], x, y, z, w)
+        return bytes(buf)
+
+
+class ActionTemplate:
+    """``std_msgs/Float32MultiArray`` of ``dim`` values (as :func:`float32_array_msg`)."""
+
+    def __init__(self, dim: int, label: str = "action"):
+        self.prefix = float32_array_msg(np.zeros(dim), (label,))[:-4 * dim or None]
+
+    def encode(self, values: np.ndarray) -> bytes:
+        return self.prefix + np.asarray(values, "<f4").tobytes()
+
+
+_POSE = struct.Struct("<7d")

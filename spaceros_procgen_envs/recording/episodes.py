@@ -157,6 +157,11 @@ class EpisodeBook:
             self.closed.append(ep)
 
     # --- writing ------------------------------------------------------------------------------
+    @property
+    def pending_bytes(self) -> int:
+        """Batch data held in memory, not yet in the dataset (an upper bound)."""
+        return self._pending_bytes
+
     def close(self) -> None:
         """End every open episode as ``interrupted`` (if it has a step) and write all."""
         for i in range(self.num_envs):
@@ -169,7 +174,7 @@ class EpisodeBook:
                and ep.obs_written < ep.length + 1]
         if self.writer is not None and eps:
             chunks = [self._chunk(ep) for ep in eps]
-            self.guard.wrote(sum(nbytes for _, nbytes in chunks))
+            self.guard.count(sum(nbytes for _, nbytes in chunks))
             for ep in eps:
                 if ep.id is None:
                     ep.id, self.next_id = self.next_id, self.next_id + 1

@@ -104,31 +104,37 @@ def prepare(path: str | os.PathLike, force: bool = False) -> Path:
 
 
 class DiskGuard:
-    """Stops a recording while the disk still has room to close it cleanly.
+    """Stops a recording while the disk still has room to finish it cleanly.
+
+    Writers :meth:`count` what they will write; :meth:`check` compares the free space with
+    what is still held in memory (the bag's open chunk, unwritten episode rows) plus a reserve
+    for closing (the bag's index, the dataset's metadata), looking the free space up once per
+    ``check_every_bytes`` counted.
 
     Args:
         path: any path on the recording's file system.
-        reserve_bytes: free space kept for closing (the bag's index, the dataset's metadata).
-        check_every_bytes: how often (in bytes written) free space is looked up.
+        reserve_bytes: free space kept for closing.
+        check_every_bytes: how often (in bytes counted) free space is looked up.
     """
 
-    def __init__(self, path: Path, reserve_bytes: int = 4 << 20, check_every_bytes: int = 1 << 18):
+    def __init__(self, path: Path, reserve_bytes: int = 2 << 20,
+                 check_every_bytes: int = 1 << 18):
         self.path, self.reserve, self.every = path, int(reserve_bytes), int(check_every_bytes)
-        self._since = self.every  # look at the first write
-        self.written = 0  # bytes accounted so far
+        self._since = self.every  # look at the first check
+        self.written = 0  # bytes counted so far
 
-    def wrote(self, nbytes: int) -> None:
-        """Account for ``nbytes`` about to be written.
-
-        Raises:
-            RecordingError: when less than the reserve would be left.
-        """
+    def count(self, nbytes: int) -> None:
+        """Account for ``nbytes`` written now or later."""
         self._since += nbytes
         self.written += nbytes
+
+    def check(self, pending_bytes: int) -> None:
+        """Raise :class:`RecordingError` when ``pending_bytes`` (held in memory, still to be
+        written) and the reserve no longer fit in the free space."""
         if self._since < self.every:
             return
         self._since = 0
         free = shutil.disk_usage(self.path).free
-        if free < self.reserve + nbytes:
-            raise RecordingError(f"the disk holding {self.path} is full ({free >> 10} KiB "
+        if free < self.reserve + pending_bytes:
+            raise RecordingError(f"the disk holding {self.path} is nearly full ({free >> 10} KiB "
                                  "free): recording stopped, everything before kept")

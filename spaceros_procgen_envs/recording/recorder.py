@@ -50,6 +50,8 @@ class Recorder:
             ``env.spec`` (set by ``gymnasium.make_vec``).
         camera_rate_hz: rate of the camera topics in the bag (``_visual`` tasks).
         bag, dataset: write the rosbag2 bag / the Minari dataset.
+        reserve_bytes: free disk space kept for closing; below it the recording stops
+            (:class:`~.paths.RecordingError` from ``step``) with everything before it kept.
 
     Raises:
         RecordingPathError: ``path`` cannot take a recording.
@@ -58,8 +60,9 @@ class Recorder:
 
     def __init__(self, env, path: str | os.PathLike, *, force: bool = False,
                  make_kwargs: dict | None = None, camera_rate_hz: float = 10.0,
-                 bag: bool = True, dataset: bool = True):
+                 bag: bool = True, dataset: bool = True, reserve_bytes: int = 2 << 20):
         self.env, self.path = env, paths.check_record_path(path, force)
+        self.reserve_bytes = int(reserve_bytes)
         kwargs = dict(make_kwargs if make_kwargs is not None else _spec_kwargs(env))
         self.task = env.task_name + ("_visual" if env.cameras else "")
         self.num_envs, seed = env.num_envs, int(kwargs.get("seed", 42))
@@ -87,13 +90,14 @@ class Recorder:
     def _open(self, kwargs: dict, bag: bool, dataset: bool, force: bool, assets: list) -> None:
         env = self.env
         paths.prepare(self.path, force)
-        self.guard = paths.DiskGuard(self.path)
+        self.guard = paths.DiskGuard(self.path, self.reserve_bytes)
         write_manifest(self.path, self.manifest)
         self.bag = None
         if bag:
             state = env.robot_states()[0]
             names = [n.removeprefix(state.get("prefix", "")) for n in state["joint_names"]]
-            self.bag = BagWriter(paths.bag_dir(self.path), self.num_envs, names,
+            self.bag = BagWriter(paths.bag_dir(self.path), self.num_envs,
+                                 env.single_action_space.shape[0], names,
                                  dict(env.cameras), self.guard)
         writer = None
         if dataset:
@@ -140,6 +144,8 @@ class Recorder:
                                 self.env.robot_states())
             if self.env.cameras and self.time % self.camera_every == 0:
                 self.bag.write_cameras(stamp, obs)
+        self.guard.check(self.book.pending_bytes + (0 if self.bag is None else
+                                                    self.bag.pending_bytes))
 
     def _guarded(self, fn, *args) -> None:
         if self.failed is not None or self.closed:
