@@ -11,6 +11,7 @@ from .assets.pipeline import generate_assets
 from .registry import get_task
 from .sim.cameras import DEFAULT_RESOLUTION
 from .sim.core import SimEnv, check_action
+from .vector.batch import allocate, make_slice
 
 
 class SpaceRosEnv(gym.Env):
@@ -40,6 +41,9 @@ class SpaceRosEnv(gym.Env):
         assets, _ = generate_assets(spec, 1, seed, domain, workers=1, progress=progress)
         self.sim = SimEnv(task, assets[0], seed, domain, camera_resolution=camera_resolution,
                           **task_options)
+        # The same core as the vector env: a slice of one world (one Batch for batched tasks).
+        self._slice = make_slice([self.sim])
+        self._out = allocate(1, self.sim.observation_space, self.sim.info_keys)
         self.observation_space = self.sim.observation_space
         self.action_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32)
         self.render_mode = render_mode
@@ -47,21 +51,31 @@ class SpaceRosEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        return self.sim.reset(seed=seed)
+        self._slice.reset(self._out, [seed])
+        return self._observation(), {"env_seed": self.sim.env_seed}
 
     def step(self, action):
-        obs, *rest = self.sim.step(check_action(action, self.action_space.shape[0]))
-        for value in obs.values():  # NaN never reaches an observation
-            if value.dtype == np.float32:
-                np.nan_to_num(value, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        return obs, *rest
+        action = check_action(action, self.action_space.shape[0])
+        out = self._out
+        self._slice.step(action[None], out)
+        info = {key: float(value) for key, value in zip(out.info_keys, out.info_flat[0])}
+        info["is_success"], info["diverged"] = bool(info["is_success"]), bool(info["diverged"])
+        return (self._observation(), float(out.rewards[0]), bool(out.terminated[0]),
+                bool(out.truncated[0]), info)
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        flat = self._out.obs_flat
+        if not np.isfinite(flat).all():  # NaN never reaches an observation
+            np.nan_to_num(flat, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        return {key: value[0].copy() for key, value in self._out.obs.items()}
 
     def render(self) -> np.ndarray | None:
         """An RGB image (height, width, 3) uint8 from a free camera following the robot
         (shadows on)."""
         if self.render_mode != "rgb_array":
             return None
-        return self.sim.view(*self._size)
+        return self._slice.views(*self._size)[0]
 
     def close(self) -> None:
+        self._slice.close()
         self.sim.close()
