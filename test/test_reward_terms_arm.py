@@ -10,6 +10,7 @@ import pytest
 
 from spaceros_procgen_envs.sim.robots.arm_batch import canonical_quat, clamp_targets, dls_step
 from spaceros_procgen_envs.tasks import manipulation as manip
+from spaceros_procgen_envs.tasks.batchstate import BatchState, term_calls, weighted_terms
 from spaceros_procgen_envs.tasks.debris_capture import env as debris
 from spaceros_procgen_envs.tasks.gateway import env as gateway
 from spaceros_procgen_envs.tasks.peg_in_hole import env as peg
@@ -34,10 +35,37 @@ def test_grasp_and_action_rate():
 
 
 def test_term_calls_read_the_parameter_names_and_refuse_unknown_terms():
-    calls = manip.term_calls(manip.ManipulationTask.TERMS, [("grasp", 0.5), ("reach", 0.1)])
+    calls = term_calls(manip.ManipulationTask.TERMS, [("grasp", 0.5), ("reach", 0.1)])
     assert [(w, keys) for w, _, keys in calls] == [(0.5, ("grasped",)), (0.1, ("ee_pos", "object_pos"))]
     with pytest.raises(KeyError, match="'lift'.*known"):
-        manip.term_calls(manip.ManipulationTask.TERMS, [("lift", 1.0)])
+        term_calls(manip.ManipulationTask.TERMS, [("lift", 1.0)])
+
+
+class _Counting:
+    """A task with two state keys, one built on the other; counts the calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def state_pos(self, v, s):
+        self.calls.append("pos")
+        return np.array([[3.0, 4.0, 0.0]])
+
+    def state_dist(self, v, s):
+        self.calls.append("dist")
+        return np.linalg.norm(s["pos"], axis=1)
+
+
+def test_batch_state_computes_each_key_once_and_only_when_read():
+    task = _Counting()
+    s = BatchState(task, None, grasped=np.array([True]))
+    assert task.calls == []
+    terms = weighted_terms(term_calls({"grasp": manip.reward_grasp, "far": lambda dist: dist},
+                                      [("grasp", 0.5), ("far", 2.0)]), s)
+    np.testing.assert_array_equal(np.stack(terms), [[0.5], [10.0]])
+    assert s["dist"].tolist() == [5.0] and task.calls == ["dist", "pos"]
+    with pytest.raises(KeyError, match="'speed': _Counting has no state_speed"):
+        s["speed"]
 
 
 BAY = np.zeros((4, 3))

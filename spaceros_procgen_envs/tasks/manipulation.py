@@ -6,14 +6,14 @@ or more. That holds however the object is taken (a rock by its middle, a debris 
 edge). The object's pose is read by ``framepos``/``framequat`` sensors of its body frame.
 
 Batched side (a slice of n worlds in one ``mujoco.batch.Batch``, read through a BatchView
-``v``): :meth:`ManipulationTask.batch_state` gathers the arrays every term needs once, and
-each reward term is a pure module-level function ``reward_<name>`` of those arrays, listed in
-the class's :attr:`ManipulationTask.TERMS`; its parameter names are the state keys it reads.
+``v``): :meth:`ManipulationTask.batch_state` is a :class:`~.batchstate.BatchState` whose keys
+come from the ``state_<key>`` methods, computed when first read; each reward term is a pure
+module-level function ``reward_<name>`` of those arrays, listed in the class's
+:attr:`ManipulationTask.TERMS`; its parameter names are the state keys it reads.
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Callable, ClassVar
 
 import mujoco
@@ -25,6 +25,7 @@ from ..sim.robots.arm import Arm, ArmCfg
 from ..sim.robots.arm_batch import sensor_index
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
 from .base import F32, Task, box
+from .batchstate import BatchState, term_calls, weighted_terms
 
 PLATFORMS = {"lander": add_lander, "spacecraft": add_spacecraft, "station": add_station_module}
 _SENS, _OBJ = mujoco.mjtSensor, mujoco.mjtObj
@@ -54,21 +55,6 @@ def reward_grasp(grasped: np.ndarray) -> np.ndarray:
 def reward_action_rate(action: np.ndarray, prev_action: np.ndarray) -> np.ndarray:
     """(n,) squared change of the action (n, A) since the last step (smoothness penalty)."""
     return np.sum(np.square(action - prev_action), axis=-1).astype(np.float64)
-
-
-def term_calls(terms: dict[str, Callable], weights) -> list[tuple[float, Callable, tuple[str, ...]]]:
-    """(weight, function, state keys it reads) per named weight; the keys are its parameters.
-
-    Raises:
-        KeyError: a weighted term has no batch function in ``terms``.
-    """
-    calls = []
-    for name, weight in weights:
-        if name not in terms:
-            raise KeyError(f"reward term {name!r}: no batch function; known: {sorted(terms)}")
-        fn = terms[name]
-        calls.append((weight, fn, tuple(inspect.signature(fn).parameters)))
-    return calls
 
 
 class ManipulationTask(Task):
@@ -208,12 +194,25 @@ class ManipulationTask(Task):
         """Per-episode state after this world's reset, stacked into ``v.episode`` (none here)."""
         return {}
 
-    def batch_state(self, v) -> dict[str, np.ndarray]:
-        """The arrays the observations, terms and success read, (n, ...) float64 / bool."""
-        sd = v.sensordata
-        return {"ee_pos": self.robot.ee_pos_batch(v), "object_pos": sd[:, self._pos_idx],
-                "object_quat": sd[:, self._quat_idx], "object_vel": v.qvel[:, self._obj_qvel],
-                "grasped": (sd[:, self._touch_idx] > 0.0).all(axis=1)}
+    def batch_state(self, v, **given: np.ndarray) -> BatchState:
+        """The arrays the observations, terms and success read, (n, ...), computed on demand."""
+        return BatchState(self, v, **given)
+
+    def state_ee_pos(self, v, s):
+        return self.robot.ee_pos_batch(v)
+
+    def state_object_pos(self, v, s):
+        return v.sensordata[:, self._pos_idx]
+
+    def state_object_quat(self, v, s):
+        return v.sensordata[:, self._quat_idx]
+
+    def state_object_vel(self, v, s):
+        return v.qvel[:, self._obj_qvel]
+
+    def state_grasped(self, v, s):
+        left, right = self._touch_idx
+        return (v.sensordata[:, left] > 0.0) & (v.sensordata[:, right] > 0.0)
 
     def control_batch(self, v, actions: np.ndarray) -> None:
         """The arm's controller for every world (actions (n, 7) in [-1, 1])."""
@@ -232,9 +231,8 @@ class ManipulationTask(Task):
 
     def reward_terms_batch(self, v, actions: np.ndarray, prev_actions: np.ndarray) -> list[np.ndarray]:
         """Every weighted term (n,) in :attr:`reward_names` order; the reward is their sum."""
-        s = self.batch_state(v)
-        s["action"], s["prev_action"] = actions, prev_actions
-        return [weight * fn(*(s[k] for k in keys)) for weight, fn, keys in self._batch_terms]
+        return weighted_terms(self._batch_terms, self.batch_state(v, action=actions,
+                                                                  prev_action=prev_actions))
 
     def success_batch(self, v) -> np.ndarray:
         """(n,) bool: the episode is won (subclasses)."""

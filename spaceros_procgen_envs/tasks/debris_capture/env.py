@@ -21,13 +21,14 @@ import numpy as np
 
 from ..base import F32, RewardCfg, box
 from ...assets.debris import COLLISION_PIECES
+from ...assets.meshutil import MAX_HULL_VERTICES
 from ..manipulation import ManipulationTask, kernel, tanh_kernel
 
 ALUMINIUM_KGPM3 = 2700.0
 CAPTURED_SPEED_MPS = 0.02  # success: held and slower than this
-# Hull vertices per world in the batch constants: 8 hulls of at most 64 vertices, plus room for
-# the cut points a hull split adds; shorter lists repeat their first vertex.
-HULL_VERTICES = COLLISION_PIECES * 96
+# Hull vertices per world in the batch constants (every hull has at most MAX_HULL_VERTICES);
+# shorter lists repeat their first vertex.
+HULL_VERTICES = COLLISION_PIECES * MAX_HULL_VERTICES
 
 
 @dataclass(frozen=True)
@@ -189,13 +190,13 @@ class DebrisCaptureTask(ManipulationTask):
         verts = padded_vertices(self._hull_vertices)
         return {"hull_vertices": verts, "hull_sq": np.sum(verts ** 2, 1)}
 
-    def batch_state(self, v):
-        s = super().batch_state(v)
+    def state_nearest_rel(self, v, s):
         mat = v.xmat[:, self._obj].reshape(-1, 3, 3)
-        s["nearest_rel"] = nearest_rel(s["ee_pos"], s["object_pos"], mat, v.const["hull_vertices"],
-                                       v.const["hull_sq"])
-        s["reach_scale_m"] = self.REACH_SCALE_M
-        return s
+        return nearest_rel(s["ee_pos"], s["object_pos"], mat, v.const["hull_vertices"],
+                           v.const["hull_sq"])
+
+    def state_reach_scale_m(self, v, s):
+        return self.REACH_SCALE_M
 
     def observe_task_batch(self, s):
         return {**super().observe_task_batch(s), "object_nearest_rel": s["nearest_rel"].astype(F32)}

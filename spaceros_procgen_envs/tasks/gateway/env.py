@@ -107,10 +107,8 @@ class GatewayTask(DebrisCaptureTask):
     def episode_state(self, model, data):
         return {"target_pos": data.mocap_pos[self._berth].copy()}
 
-    def batch_state(self, v):
-        s = super().batch_state(v)
-        s["target_pos"] = v.episode["target_pos"]
-        return s
+    def state_target_pos(self, v, s):
+        return v.episode["target_pos"]
 
     def observe_task_batch(self, s):
         return {**super().observe_task_batch(s), "target_pos": s["target_pos"].astype(F32),

@@ -193,17 +193,34 @@ class PegInHoleTask(ManipulationTask):
             ("peg_length", self._length), ("hole_top_z", self._top_z),
             ("hole_depth", self._depth), ("clearance", self._clearance))}
 
-    def batch_state(self, v):
-        s, c = super().batch_state(v), v.const
-        hole_axis = v.xmat[:, self._hole, 2::3]  # the block's z axis (world): column 2
-        s["hole_top"] = v.xpos[:, self._hole] + hole_axis * c["hole_top_z"][:, None]
-        s["hole_quat"] = v.xquat[:, self._hole]
-        s["peg_tip"] = s["object_pos"] - v.xmat[:, self._obj, 2::3] * (0.5 * c["peg_length"])[:, None]
-        s["tip_depth"], s["tip_offset"] = tip_depth_and_offset(s["hole_top"], hole_axis, s["peg_tip"])
-        s["orientation_error"] = orientation_error(s["object_quat"], s["hole_quat"])
-        s["inserted"] = inserted_fraction(s["tip_depth"], s["tip_offset"], c["hole_depth"],
-                                          c["clearance"])
-        return s
+    def state_hole_axis(self, v, s):
+        return v.xmat[:, self._hole, 2::3]  # the block's z axis (world): column 2
+
+    def state_hole_top(self, v, s):
+        return v.xpos[:, self._hole] + s["hole_axis"] * v.const["hole_top_z"][:, None]
+
+    def state_hole_quat(self, v, s):
+        return v.xquat[:, self._hole]
+
+    def state_peg_tip(self, v, s):
+        half = 0.5 * v.const["peg_length"][:, None]
+        return s["object_pos"] - v.xmat[:, self._obj, 2::3] * half
+
+    def state_tip(self, v, s):
+        return tip_depth_and_offset(s["hole_top"], s["hole_axis"], s["peg_tip"])
+
+    def state_tip_depth(self, v, s):
+        return s["tip"][0]
+
+    def state_tip_offset(self, v, s):
+        return s["tip"][1]
+
+    def state_orientation_error(self, v, s):
+        return orientation_error(s["object_quat"], s["hole_quat"])
+
+    def state_inserted(self, v, s):
+        return inserted_fraction(s["tip_depth"], s["tip_offset"], v.const["hole_depth"],
+                                 v.const["clearance"])
 
     def observe_task_batch(self, s):
         return {**super().observe_task_batch(s), "hole_pos": s["hole_top"].astype(F32),

@@ -107,12 +107,14 @@ class SampleCollectionTask(ManipulationTask):
     def batch_constants(self):
         return {"rest_z": np.asarray(self._rest_z), "bay_half": self._bay_half.astype(np.float64)}
 
-    def batch_state(self, v):
-        s = super().batch_state(v)
-        s.update(rest_z=v.const["rest_z"], bay_half=v.const["bay_half"],
-                 bay_pos=v.site_xpos[:, self._bay])
-        s["in_bay"] = in_bay(s["object_pos"], s["bay_pos"], s["bay_half"])
-        return s
+    def state_rest_z(self, v, s):
+        return v.const["rest_z"]
+
+    def state_bay_pos(self, v, s):
+        return v.site_xpos[:, self._bay]
+
+    def state_in_bay(self, v, s):
+        return in_bay(s["object_pos"], s["bay_pos"], v.const["bay_half"])
 
     def observe_task_batch(self, s):
         return {**super().observe_task_batch(s), "bay_pos": s["bay_pos"].astype(F32)}

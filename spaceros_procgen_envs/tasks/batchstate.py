@@ -1,0 +1,66 @@
+"""Named per-step arrays of a batch, computed on demand, and reward terms wired to them by name.
+
+A task defines one method ``state_<key>(v, s)`` per array it can derive from a BatchView ``v``
+(``s`` is the state itself, for keys built on others). :class:`BatchState` calls each at most
+once per call site and only when asked for, so a success test that reads two keys never pays
+for the observation's twenty. Reward terms are pure functions whose parameter names are state
+keys: :func:`term_calls` reads them once at bind time.
+
+Example::
+
+    class Task:
+        def state_speed(self, v, s):
+            return np.linalg.norm(v.qvel[:, :3], axis=1)
+
+    s = BatchState(task, view)
+    s["speed"]            # (n,) computed now
+    s["speed"]            # the same array, not recomputed
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+import numpy as np
+
+
+class BatchState(dict):
+    """A dict of (n, ...) arrays that fills itself from ``task.state_<key>(v, self)``.
+
+    Args:
+        task: the object with the ``state_<key>`` methods.
+        v: the slice's BatchView.
+        **given: keys known already (e.g. ``action``, ``prev_action``).
+    """
+
+    def __init__(self, task, v, **given: np.ndarray):
+        super().__init__(given)
+        self.task, self.v = task, v
+
+    def __missing__(self, key: str) -> np.ndarray:
+        method = getattr(self.task, f"state_{key}", None)
+        if method is None:
+            raise KeyError(f"batch state {key!r}: {type(self.task).__name__} has no state_{key}")
+        value = self[key] = method(self.v, self)
+        return value
+
+
+def term_calls(terms: dict[str, Callable], weights) -> list[tuple[float, Callable, tuple[str, ...]]]:
+    """(weight, function, state keys it reads) per ``(name, weight)``; keys are its parameters.
+
+    Raises:
+        KeyError: a weighted term has no batch function in ``terms``.
+    """
+    calls = []
+    for name, weight in weights:
+        if name not in terms:
+            raise KeyError(f"reward term {name!r}: no batch function; known: {sorted(terms)}")
+        fn = terms[name]
+        calls.append((weight, fn, tuple(inspect.signature(fn).parameters)))
+    return calls
+
+
+def weighted_terms(calls, s: BatchState) -> list[np.ndarray]:
+    """Each ``weight * fn(*state keys)`` of :func:`term_calls`, (n,) float64, in order."""
+    return [weight * fn(*(s[key] for key in keys)) for weight, fn, keys in calls]
