@@ -60,12 +60,20 @@ class BatchView:
         self.dt = self.substeps * self.model.opt.timestep
         self.const: dict[str, np.ndarray] = {}
         self.episode: dict[str, np.ndarray] = {}
+        self._memo: dict[str, np.ndarray] = {}
 
     def field(self, name: str) -> np.ndarray:
         """The live ``(n, ...)`` array of MjData field ``name`` (bound once)."""
         if name not in self._bound:
             self._bound[name] = self.batch.bind(name)
         return self._bound[name]
+
+    def memo(self, key: str, compute) -> np.ndarray:
+        """``compute()``, evaluated once per state: the observations and the reward terms of a
+        step share it (forgotten by :meth:`step` and :meth:`forward`)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def step(self, ids: np.ndarray | None = None) -> np.ndarray:
         """One agent step (``substeps`` x ``mj_step``) of the worlds ``ids`` (all when None).
@@ -74,6 +82,7 @@ class BatchView:
             A (n,) bool mask of the worlds that diverged: MuJoCo warned of a bad qpos, qvel or
             qacc (and reset the world itself), raised an error, or left a non-finite velocity.
         """
+        self._memo.clear()
         before = self._bad_state_warnings()
         failed = np.zeros(self.n, bool)
         try:
@@ -89,6 +98,7 @@ class BatchView:
 
     def forward(self, ids: np.ndarray) -> None:
         """Recompute the derived fields of worlds ``ids`` at their state (after resets)."""
+        self._memo.clear()
         self.batch.forward(np.asarray(ids, np.int32))
 
     def set_state(self, i: int, data: mujoco.MjData) -> None:

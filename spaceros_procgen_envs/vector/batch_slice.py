@@ -71,6 +71,8 @@ class BatchSlice:
         self.steps[ids], self.prev_action[ids], self.needs_reset[ids] = 0, 0.0, False
 
     def _write_first(self, out, ids: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
         self._write_obs(out, ids)
         out.info_flat[ids] = 0.0
         out.rewards[ids], out.terminated[ids], out.truncated[ids] = 0.0, False, False

@@ -58,7 +58,8 @@ class IngenuityTask(WaypointTask):
     def altitude_batch(self, v, pos: np.ndarray) -> np.ndarray:
         """(n,) height of every helicopter above the terrain directly below, m."""
         c = v.const
-        return pos[:, 2] - vecmath.heights_at(c["heights"], c["terrain_size"], pos[:, 0], pos[:, 1])
+        return v.memo("altitude", lambda: pos[:, 2] - vecmath.heights_at(
+            c["heights"], c["terrain_size"], pos[:, 0], pos[:, 1]))
 
     def observe_task_batch(self, v):
         pos, quat = self.robot.base_pose_batch(v)
