@@ -30,6 +30,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from .benchmark_plot import plot
 from .cli import BACKENDS, make_parser, positive_int, task_name
 from .registry import list_tasks
 from .sim.robots.base import CONTROL_HZ
@@ -252,45 +253,44 @@ def _ratio(value: float, reference: float | None) -> str:
     return f"{value / reference:.2f}" if reference else "-"
 
 
-def plot(result: dict, path: Path) -> None:
-    """A PNG of env-steps/s against the number of envs, one panel per task."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit("error: --plot needs matplotlib: ./run.sh pip install matplotlib") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+# Defaults of the flags left out, for a full run and for --quick (a smoke run, ~20 s on 2 cores).
+FULL = {"tasks": None, "num_envs": [1, 16], "backends": list(BACKENDS), "steps": 200, "repeats": 3}
+QUICK = {"tasks": ["perseverance"], "num_envs": [1, 2], "backends": ["sync", "thread"],
+         "steps": 20, "repeats": 1}
 
-    tasks = list(dict.fromkeys(r["task"] for r in result["rows"]))
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        rows = [r for r in result["rows"] if r["task"] == task]
-        for backend in dict.fromkeys(r["backend"] for r in rows):
-            mine = [r for r in rows if r["backend"] == backend]
-            ax.plot([r["num_envs"] for r in mine], [r["env_steps_per_s"] for r in mine], "o-",
-                    label=backend)
-        by_size = result["gymnasium_async"].get(task, {})
-        if by_size:
-            ax.plot([int(n) for n in by_size], list(by_size.values()), "s--", label="gym async")
-        if task in result["ceiling"]:
-            ax.axhline(result["ceiling"][task], color="k", lw=0.8, ls=":", label="ceiling")
-        ax.set(title=task, xlabel="envs", ylabel="env-steps/s", xscale="log", yscale="log")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+
+def _fill_defaults(args):
+    """Each flag left out takes its FULL or QUICK default (every task for a full run)."""
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, list_tasks() if value is None else value)
+    return args
+
+
+def _words(values) -> str:
+    return " ".join(str(v) for v in values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser("Measure env-steps/s per task, backend and number of envs, next to the "
                          "physics ceiling and Gymnasium's AsyncVectorEnv; print a markdown table.",
                          sim_flags=False)
-    parser.add_argument("--tasks", nargs="+", type=task_name, default=list_tasks(),
-                        help="tasks to measure")
-    parser.add_argument("--num_envs", nargs="+", type=positive_int, default=[1, 16],
-                        help="batch sizes")
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
-    parser.add_argument("--steps", type=positive_int, default=200, help="timed steps per repeat")
-    parser.add_argument("--repeats", type=positive_int, default=3, help="timed repeats (median)")
+    parser.add_argument("--tasks", nargs="+", type=task_name, default=None,
+                        help="tasks to measure (default: every task; --quick: "
+                             f"{_words(QUICK['tasks'])})")
+    parser.add_argument("--num_envs", nargs="+", type=positive_int, default=None,
+                        help=f"batch sizes (default: {_words(FULL['num_envs'])}; --quick: "
+                             f"{_words(QUICK['num_envs'])})")
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=None,
+                        metavar="BACKEND",
+                        help=f"backends to measure, any of: {_words(BACKENDS)} (default: all; "
+                             f"--quick: {_words(QUICK['backends'])})")
+    parser.add_argument("--steps", type=positive_int, default=None,
+                        help=f"timed steps per repeat (default: {FULL['steps']}; --quick: "
+                             f"{QUICK['steps']})")
+    parser.add_argument("--repeats", type=positive_int, default=None,
+                        help="timed repeats, the median is reported (default: "
+                             f"{FULL['repeats']}; --quick: {QUICK['repeats']})")
     parser.add_argument("--no_async", action="store_true", help="skip Gymnasium's AsyncVectorEnv")
     parser.add_argument("--ros", action="store_true",
                         help="also measure over ROS 2: lockstep env-steps/s against the Python API, "
@@ -301,12 +301,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "the largest --num_envs (thread backend; the _visual batch also "
                              "with each of --backends)")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 20 steps, 1 repeat, N=1 and 2")
+                        help="a smoke run of about 20 s: fewer tasks, backends, sizes, steps and "
+                             "repeats (see each flag's default); flags given explicitly win")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
-    parser.add_argument("--plot", type=Path, help="write a PNG of the scaling here")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.steps, args.repeats, args.num_envs = 20, 1, [1, 2]
+    parser.add_argument("--plot", type=Path,
+                        help="write a PNG of the scaling here (a panel per task)")
+    args = _fill_defaults(parser.parse_args(argv))
     result = run(args.tasks, args.num_envs, args.backends, args.steps, args.repeats,
                  with_async=not args.no_async)
     if args.ros:

@@ -1,19 +1,23 @@
-"""benchmark.py --quick runs every measurement kind and writes the JSON of SPEC 8."""
+"""benchmark.py --quick runs every measurement kind and writes the JSON of SPEC 8; the plot."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
+
+import pytest
+
+from spaceros_procgen_envs import benchmark
 
 from .conftest import script_cmd
 
 
 def test_quick_benchmark_writes_valid_json(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--tasks", "perseverance",
-                                     "--backends", "sync", "thread", "--json", str(out)),
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--json", str(out)),
+                          capture_output=True, text=True, timeout=600)  # --quick: its own set
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     assert result["cores"] >= 1
@@ -63,3 +67,50 @@ def test_cameras_mode_measures_rendering_and_the_visual_batch(tmp_path):
     assert row["frames_per_s_128x128"] > row["frames_per_s_640x480"] > 0
     assert row["plain_env_steps_per_s"] > 0 and row["visual_env_steps_per_s"] > 0
     assert "| ingenuity | " in proc.stdout.split("camera frames/s per env")[1]
+
+
+def test_help_explains_every_flag():
+    text = subprocess.run(script_cmd("benchmark.py", "--help"), capture_output=True, text=True,
+                          check=True).stdout
+    assert "backends to measure, any of: sync thread" in " ".join(text.split())
+    assert "--quick: sync thread" in " ".join(text.split())
+
+
+def test_flags_given_with_quick_win_over_its_defaults():
+    args = argparse.Namespace(quick=True, tasks=["ingenuity"], num_envs=None, backends=None,
+                              steps=None, repeats=5)
+    benchmark._fill_defaults(args)
+    assert (args.tasks, args.num_envs, args.backends, args.steps, args.repeats) == (
+        ["ingenuity"], [1, 2], ["sync", "thread"], 20, 5)
+
+
+def fake_result(tasks: list[str]) -> dict:
+    rows = [{"task": t, "backend": b, "num_envs": n, "env_steps_per_s": k * 300.0 * n ** 0.8,
+             "episodes_per_s": 1.0, "rss_mb_per_env": None}
+            for t in tasks for k, b in enumerate(("sync", "thread", "process"), 1)
+            for n in (1, 16, 256)]
+    return {"cores": 2, "rows": rows, "ceiling": {t: 3e5 for t in tasks},
+            "gymnasium_async": {t: {"1": 80.0, "16": 500.0} for t in tasks}}
+
+
+@pytest.mark.parametrize("count", [1, 4, 6])
+def test_plot_is_a_grid_of_panels_with_one_legend_off_the_data(count, tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (the bench extra)")
+    from spaceros_procgen_envs.benchmark_plot import figure, plot
+
+    tasks = [f"task{i}" for i in range(count)]
+    fig = figure(fake_result(tasks))
+    renderer = fig.canvas.get_renderer()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == tasks
+    assert len({round(ax.get_position().y0, 3) for ax in panels}) == -(-count // 3)  # rows
+    assert not any(ax.get_legend() for ax in fig.axes), "a legend inside a panel"
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "sync", "thread", "process", "gym async", "physics ceiling"]
+    box = legend.get_window_extent(renderer)
+    for ax in panels:  # nor over a panel's data, ticks or labels
+        assert not box.overlaps(ax.get_tightbbox(renderer)), ax.get_title()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0  # in view
+    plot(fake_result(tasks), tmp_path / "bench.png")
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
