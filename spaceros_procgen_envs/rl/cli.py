@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import backend_name, check_task_domain, make_parser, positive_int, video_path
+from ..cli import (backend_name, check_task_domain, make_parser, non_negative_int, positive_int,
+                   video_path)
 from . import bundle
 from .deps import MissingRLDependency, ensure_rl
 
@@ -52,8 +53,11 @@ def train_parser() -> argparse.ArgumentParser:
                         help="continue the run in --run_dir from its latest checkpoint")
     parser.add_argument("--backend", type=backend_name, default="thread",
                         help="how the batch is stepped (sync, thread, process, ray)")
-    parser.add_argument("--eval_envs", type=int, default=16,
+    parser.add_argument("--eval_envs", type=non_negative_int, default=16,
                         help="held-out worlds for the final evaluation (0: none)")
+    parser.add_argument("--eval_steps", type=positive_int, default=None,
+                        help="stop the final evaluation after this many batch steps "
+                             "(default: one whole episode in every env)")
     parser.add_argument("--log_every", type=positive_int, default=None,
                         help="env steps between CSV rows (default steps / 200)")
     parser.add_argument("--checkpoint_every", type=positive_int, default=None,
@@ -73,6 +77,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     cfg = TrainConfig(task=args.task, algo=args.algo, num_envs=args.num_envs, steps=args.steps,
                       seed=args.seed, run_dir=args.run_dir, resume=args.resume,
                       backend=args.backend, domain=args.domain, eval_envs=args.eval_envs,
+                      eval_steps=args.eval_steps,
                       log_every=args.log_every, checkpoint_every=args.checkpoint_every)
     try:
         policy_dir, result = train(cfg)

@@ -50,12 +50,15 @@ def defaults_for(task: str) -> dict[str, Any]:
     return out
 
 
-def algo_kwargs(task: str, algo: str, num_envs: int) -> dict[str, Any]:
+def algo_kwargs(task: str, algo: str, num_envs: int, steps: int | None = None) -> dict[str, Any]:
     """The SB3 keyword arguments for ``algo`` on ``task`` with ``num_envs`` envs.
 
-    PPO's ``batch_size`` is kept at most one rollout (``n_steps x num_envs``) so small
-    batches still train."""
+    PPO trains whole rollouts of ``n_steps x num_envs`` env steps (``steps`` is rounded up to
+    them): a budget ``steps`` smaller than one rollout shortens ``n_steps`` to fit, and
+    ``batch_size`` is kept at most one rollout so small batches still train."""
     kwargs = defaults_for(task)[algo]
     if algo == "ppo":
+        if steps is not None:
+            kwargs["n_steps"] = max(2, min(kwargs["n_steps"], steps // num_envs))
         kwargs["batch_size"] = min(kwargs["batch_size"], kwargs["n_steps"] * num_envs)
     return kwargs

@@ -53,6 +53,7 @@ class TrainConfig:
     backend: str = "thread"
     domain: str | None = None
     eval_envs: int = 16
+    eval_steps: int | None = None  # cap on the final evaluation's batch steps (None: 1 episode)
     max_episode_steps: int | None = None  # training episodes only (None: the task's limit)
     log_every: int | None = None
     checkpoint_every: int | None = None
@@ -106,7 +107,7 @@ def train(cfg: TrainConfig, stream=None) -> tuple[Path, EvalResult | None]:
     result = None
     if cfg.eval_envs > 0:
         result = evaluate(bundle.LoadedPolicy(policy_dir), cfg.eval_envs,
-                          backend=cfg.backend, domain=cfg.domain)
+                          backend=cfg.backend, domain=cfg.domain, max_steps=cfg.eval_steps)
         (run / "eval.json").write_text(json.dumps(_eval_json(result), indent=2) + "\n")
     return policy_dir, result
 
@@ -136,7 +137,7 @@ def _model(cfg: TrainConfig, env, checkpoint: Path | None):
         venv = VecNormalize.load(str(checkpoint / bundle.NORMALIZER), env)
         return algo.load(checkpoint / bundle.MODEL, env=venv, device="cpu"), venv
     venv = VecNormalize(env, **defaults_for(cfg.task)["normalize"])
-    kwargs = algo_kwargs(cfg.task, cfg.algo, cfg.num_envs)
+    kwargs = algo_kwargs(cfg.task, cfg.algo, cfg.num_envs, cfg.steps)
     return algo("MultiInputPolicy", venv, seed=cfg.seed, device="cpu", verbose=0, **kwargs), venv
 
 

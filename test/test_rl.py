@@ -1,0 +1,148 @@
+"""Training and deployment: the SB3 adapter trains, a saved policy reloads and evaluates the
+same to the bit, train.py writes its run folder and resumes it.
+
+Needs the ``rl`` extra (torch, stable-baselines3): ``pip install '.[rl]'``.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+pytest.importorskip("stable_baselines3", reason="the rl extra is not installed: pip install '.[rl]'")
+
+from stable_baselines3 import PPO  # noqa: E402
+from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
+from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
+
+from spaceros_procgen_envs.registry import get_task  # noqa: E402
+from spaceros_procgen_envs.rl import bundle  # noqa: E402
+from spaceros_procgen_envs.rl.defaults import TABLE, algo_kwargs, defaults_for  # noqa: E402
+from spaceros_procgen_envs.rl.evaluate import evaluate  # noqa: E402
+from spaceros_procgen_envs.rl.training import RunDirError, TrainConfig, train  # noqa: E402
+from spaceros_procgen_envs.rl.vec_env import SpaceRosSB3VecEnv, make_native  # noqa: E402
+
+EPISODE = 20  # training episodes cut short, so a few hundred steps end several
+
+
+class Infos(BaseCallback):
+    """Keeps every info of an ended episode SB3 saw."""
+
+    def __init__(self):
+        super().__init__()
+        self.ended = []
+
+    def _on_step(self) -> bool:
+        self.ended += [info for info in self.locals["infos"] if "terminal_observation" in info]
+        return True
+
+
+def weights(model) -> np.ndarray:
+    return np.concatenate([p.detach().numpy().ravel() for p in model.policy.parameters()])
+
+
+@pytest.mark.parametrize("backend", ["sync", "process"])
+@pytest.mark.parametrize("task", ["perseverance", "ingenuity"])
+def test_the_adapter_trains_ppo_for_a_few_hundred_steps(task, backend):
+    kwargs = {"workers": 2} if backend == "process" else {}
+    env = VecNormalize(SpaceRosSB3VecEnv(make_native(task, 4, 0, backend,
+                                                     max_episode_steps=EPISODE, **kwargs)))
+    model = PPO("MultiInputPolicy", env, n_steps=32, batch_size=64, n_epochs=2, seed=0,
+                device="cpu")
+    before, infos = weights(model), Infos()
+    model.learn(256, callback=infos)
+    env.close()
+    assert model.num_timesteps >= 256
+    assert not np.array_equal(before, weights(model))  # the updates changed the policy
+    assert len(infos.ended) >= 4 * (64 // EPISODE)  # every env ended >= 3 episodes
+    space = env.observation_space
+    for info in infos.ended:
+        assert info["TimeLimit.truncated"] is True and info["episode"]["l"] == EPISODE
+        assert set(info["terminal_observation"]) == set(space.spaces)
+        assert {"r", "l", "t", "reward/action_rate"} <= set(info["episode"])
+    assert len(model.ep_info_buffer) > 0  # SB3's own episode statistics see them
+
+
+def test_the_adapter_returns_the_next_episode_and_keeps_the_last_observation():
+    env = SpaceRosSB3VecEnv(make_native("perseverance", 2, 3, "sync", max_episode_steps=3))
+    env.reset()
+    actions, total = np.full((2, 2), 0.5, np.float32), np.zeros(2)
+    for _ in range(2):
+        _, rewards, dones, infos = env.step(actions)
+        total += rewards
+        assert not dones.any() and infos == [{}, {}]
+    obs, rewards, dones, infos = env.step(actions)
+    total += rewards
+    assert dones.all()
+    for i in range(2):  # the returned observation starts a new episode: not the last one
+        last = infos[i]["terminal_observation"]
+        assert not np.array_equal(obs["base_lin_vel"][i], last["base_lin_vel"])
+        assert infos[i]["episode"]["l"] == 3
+        assert infos[i]["episode"]["r"] == pytest.approx(total[i], rel=1e-5)
+    env.close()
+
+
+def test_one_table_gives_every_single_robot_task_ppo_and_sac_defaults():
+    from spaceros_procgen_envs import list_tasks
+
+    for task in list_tasks():
+        if get_task(task).multi_agent:
+            continue
+        d = defaults_for(task)
+        assert d["num_envs"] > 0 and d["steps"] > 0 and d["normalize"]["norm_obs"]
+        assert {"n_steps", "batch_size"} <= set(d["ppo"]) and "buffer_size" in d["sac"]
+    assert algo_kwargs("perseverance", "ppo", 2)["batch_size"] == 2 * TABLE["rover"]["ppo"].get(
+        "n_steps", 256)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny PPO run of ingenuity (2 envs, 128 steps), its policy folder."""
+    run = tmp_path_factory.mktemp("run") / "ingenuity"
+    cfg = TrainConfig(task="ingenuity", num_envs=2, steps=128, seed=5, run_dir=str(run),
+                      backend="sync", eval_envs=0, max_episode_steps=EPISODE, log_every=32,
+                      checkpoint_every=64)
+    policy_dir, _ = train(cfg)
+    return run, policy_dir
+
+
+def test_a_saved_policy_reloads_and_evaluates_the_same_to_the_bit(trained):
+    _, policy_dir = trained
+    results = [evaluate(bundle.LoadedPolicy(policy_dir), num_envs=2, backend="sync",
+                        max_steps=40, record_actions=True) for _ in range(2)]
+    a, b = results
+    assert a.actions.shape == (40, 2, 4)
+    np.testing.assert_array_equal(a.actions, b.actions)
+    assert a.seed == b.seed == 5 + bundle.HELD_OUT_SEED_OFFSET  # worlds training never saw
+    meta = bundle.read_meta(policy_dir)
+    assert (meta.task, meta.algo, meta.num_envs, meta.env_steps) == ("ingenuity", "ppo", 2, 128)
+    other = evaluate(bundle.LoadedPolicy(policy_dir), num_envs=2, seed=77, backend="sync",
+                     max_steps=40, record_actions=True)
+    assert not np.array_equal(other.actions, a.actions)  # other worlds, other observations
+
+
+def test_train_writes_log_curve_checkpoints_and_resumes(trained):
+    run, policy_dir = trained
+    rows = list(csv.DictReader((run / "progress.csv").open()))
+    assert [int(r["env_steps"]) for r in rows] == [32, 64, 96, 128]
+    assert float(rows[-1]["episodes"]) >= 2 * (64 // EPISODE)
+    assert 0.0 <= float(rows[-1]["success_rate"]) <= 1.0
+    assert (run / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    latest = (run / "checkpoints" / "latest").read_text().strip()
+    assert latest == "step_0000000128" and (run / "checkpoints" / latest / "model.zip").is_file()
+    with pytest.raises(RunDirError, match="--resume"):
+        train(TrainConfig(task="ingenuity", num_envs=2, steps=128, run_dir=str(run)))
+    cfg = TrainConfig(task="ingenuity", num_envs=2, steps=256, seed=5, run_dir=str(run),
+                      resume=True, backend="sync", eval_envs=0, max_episode_steps=EPISODE,
+                      log_every=32, checkpoint_every=64)
+    train(cfg)
+    rows = list(csv.DictReader((run / "progress.csv").open()))
+    assert [int(r["env_steps"]) for r in rows] == [32 * k for k in range(1, 9)]  # one rollout more
+    walls = [float(r["wall_s"]) for r in rows]
+    assert walls == sorted(walls)  # wall time goes on from the first run's
+    assert bundle.read_meta(policy_dir).env_steps == 256
+    with pytest.raises(RunDirError, match="ingenuity ppo with 2 envs"):
+        train(TrainConfig(task="ingenuity", num_envs=3, steps=256, run_dir=str(run),
+                          resume=True))
