@@ -22,6 +22,7 @@ from .paths import DiskGuard
 
 FLUSH_BYTES = 32 << 20  # batch data kept in memory before a chunk is appended
 MAX_FLUSH_STEPS = 500   # ... or this many steps, whichever comes first
+EPISODE_OVERHEAD = 96 << 10  # bytes on disk a new episode costs beyond its data (HDF5), about
 
 
 @dataclass
@@ -159,8 +160,10 @@ class EpisodeBook:
     # --- writing ------------------------------------------------------------------------------
     @property
     def pending_bytes(self) -> int:
-        """Batch data held in memory, not yet in the dataset (an upper bound)."""
-        return self._pending_bytes
+        """What writing the rows held in memory will take on disk, about: HDF5 stores a
+        chunked dataset per key and episode (~64 KiB each new episode) and rounds chunks up."""
+        new = sum(ep is not None and ep.id is None for ep in (*self.open, *self.closed))
+        return 2 * self._pending_bytes + EPISODE_OVERHEAD * new
 
     def close(self) -> None:
         """End every open episode as ``interrupted`` (if it has a step) and write all."""

@@ -117,7 +117,7 @@ class DiskGuard:
         check_every_bytes: how often (in bytes counted) free space is looked up.
     """
 
-    def __init__(self, path: Path, reserve_bytes: int = 2 << 20,
+    def __init__(self, path: Path, reserve_bytes: int = 4 << 20,
                  check_every_bytes: int = 1 << 18):
         self.path, self.reserve, self.every = path, int(reserve_bytes), int(check_every_bytes)
         self._since = self.every  # look at the first check

@@ -60,7 +60,7 @@ class Recorder:
 
     def __init__(self, env, path: str | os.PathLike, *, force: bool = False,
                  make_kwargs: dict | None = None, camera_rate_hz: float = 10.0,
-                 bag: bool = True, dataset: bool = True, reserve_bytes: int = 2 << 20):
+                 bag: bool = True, dataset: bool = True, reserve_bytes: int = 4 << 20):
         self.env, self.path = env, paths.check_record_path(path, force)
         self.reserve_bytes = int(reserve_bytes)
         kwargs = dict(make_kwargs if make_kwargs is not None else _spec_kwargs(env))
@@ -184,6 +184,12 @@ class Recorder:
             return
         self.closed = True
         errors = []
+        self.manifest.update(steps=self.time, stopped=None if self.failed is None else
+                             str(self.failed))
+        try:  # first, while there is room: the steps and resets, for readers and replay.py
+            write_manifest(self.path, self.manifest)
+        except OSError as exc:
+            errors.append(str(exc))
         for part in (self.book.close, *(() if self.bag is None else (self.bag.close,))):
             try:
                 part()
