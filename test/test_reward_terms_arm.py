@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from spaceros_procgen_envs.sim.robots.arm_batch import canonical_quat, clamp_targets, dls_step
+from spaceros_procgen_envs.sim.robots.arm_batch import canonical_quat, clamp_targets, cross, dls_step
 from spaceros_procgen_envs.tasks import manipulation as manip
 from spaceros_procgen_envs.tasks.batchstate import BatchState, term_calls, weighted_terms
 from spaceros_procgen_envs.tasks.debris_capture import env as debris
@@ -104,8 +104,8 @@ def test_nearest_rel_finds_the_vertex_nearest_the_tcp_in_the_world_frame():
     verts = np.array([[0.1, 0, 0], [-0.1, 0, 0], [0, 0.2, 0]])
     padded = debris.padded_vertices(verts, 8)
     assert padded.shape == (8, 3) and (padded[3:] == verts[0]).all()
-    v = np.stack([padded, padded])
-    sq = np.sum(v ** 2, axis=2)
+    v = np.stack([padded.T, padded.T])
+    sq = np.sum(v ** 2, axis=1)
     mats = np.stack([np.eye(3), _rot_z(math.pi / 2)])  # the second body turned 90 deg about z
     obj = np.array([[1.0, 0, 0], [1.0, 0, 0]])
     ee = np.array([[1.5, 0, 0], [1.0, 0.5, 0]])  # world +x of the first, world +y of the second
@@ -153,6 +153,11 @@ def test_orientation_error_and_alignment():
     np.testing.assert_allclose(err, [0.0, 0.0, 0.3], atol=1e-7)  # q and -q are one rotation
     np.testing.assert_allclose(peg.reward_alignment(np.array([0.0, 0.05, 0.0]), err),
                                [1.0, 0.5 * (K1 + 1.0), 0.5 * (1.0 + K1)], atol=1e-7)
+
+
+def test_cross_is_numpys():
+    a, b = np.random.default_rng(2).normal(size=(2, 5, 7, 3))
+    np.testing.assert_allclose(cross(a, b), np.cross(a, b), rtol=1e-12, atol=1e-15)
 
 
 def test_canonical_quat_matches_mujoco_mat2quat():

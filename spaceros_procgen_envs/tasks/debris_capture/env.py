@@ -67,17 +67,18 @@ def padded_vertices(vertices: np.ndarray, count: int = HULL_VERTICES) -> np.ndar
 
 
 def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarray,
-                vertices: np.ndarray, vertices_sq: np.ndarray) -> np.ndarray:
+                vertices_t: np.ndarray, vertices_sq: np.ndarray) -> np.ndarray:
     """(n, 3) hull vertex nearest the TCP minus the TCP, world m.
 
     Args:
         ee_pos / object_pos: (n, 3) world m. object_mat: (n, 3, 3) body-to-world rotations.
-        vertices: (n, V, 3) hull vertices in the body frame, m; vertices_sq: (n, V) |v|^2.
+        vertices_t: (n, 3, V) hull vertices (columns) in the body frame, m;
+        vertices_sq: (n, V) their |v|^2.
     """
-    local = np.einsum("ni,nij->nj", ee_pos - object_pos, object_mat)  # TCP in the body frame
-    k = np.argmin(vertices_sq - 2.0 * np.einsum("nvj,nj->nv", vertices, local), axis=1)
-    nearest = vertices[np.arange(len(k)), k]
-    return np.einsum("nij,nj->ni", object_mat, nearest - local)
+    local = ((ee_pos - object_pos)[:, None, :] @ object_mat)[:, 0]  # TCP in the body frame
+    k = np.argmin(vertices_sq - 2.0 * (local[:, None, :] @ vertices_t)[:, 0], axis=1)
+    nearest = vertices_t[np.arange(len(k)), :, k]
+    return (object_mat @ (nearest - local)[:, :, None])[:, :, 0]
 
 
 def reward_reach(nearest_rel: np.ndarray, reach_scale_m: float) -> np.ndarray:
@@ -188,11 +189,11 @@ class DebrisCaptureTask(ManipulationTask):
     # --- the batch ------------------------------------------------------------------------
     def batch_constants(self):
         verts = padded_vertices(self._hull_vertices)
-        return {"hull_vertices": verts, "hull_sq": np.sum(verts ** 2, 1)}
+        return {"hull_vertices_t": np.ascontiguousarray(verts.T), "hull_sq": np.sum(verts ** 2, 1)}
 
     def state_nearest_rel(self, v, s):
         mat = v.xmat[:, self._obj].reshape(-1, 3, 3)
-        return nearest_rel(s["ee_pos"], s["object_pos"], mat, v.const["hull_vertices"],
+        return nearest_rel(s["ee_pos"], s["object_pos"], mat, v.const["hull_vertices_t"],
                            v.const["hull_sq"])
 
     def state_reach_scale_m(self, v, s):
