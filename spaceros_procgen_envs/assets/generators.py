@@ -72,17 +72,45 @@ class AssetRequest:
 
     @property
     def key(self) -> str:
-        """Content address: generator, code version, every config field and the seed."""
-        ident = {"generator": self.generator, "version": code_version(self.generator),
-                 "cfg_type": type(self.cfg).__name__, "cfg": dataclasses.asdict(self.cfg),
-                 "seed": list(self.seed)}
-        blob = json.dumps(ident, sort_keys=True, default=_jsonable)
+        """Content address: generator, code version, every config field and the seed.
+
+        It hashes ``json.dumps({"cfg", "cfg_type", "generator", "seed", "version"},
+        sort_keys=True)``; the part before ``"seed"`` is the same for every env of a batch, so
+        it is serialised once per (generator, cfg) (:func:`_ident_head`), and a key costs one
+        short string and one hash.
+        """
+        blob = (f'{_ident_head(self.generator, self.cfg)}, "seed": '
+                f'{json.dumps(list(self.seed), default=_jsonable)}, "version": '
+                f'{json.dumps(code_version(self.generator))}}}')
         return f"{self.generator}-{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
 
     def generate(self) -> Asset:
         """Run the generator (no cache involved)."""
         rng = np.random.default_rng(list(self.seed))
         return get_generator(self.generator)(self.cfg, rng)
+
+
+# (generator, cfg type, cfg) -> the serialised key fields before "seed". Configs are frozen
+# dataclasses, so equal configs serialise alike (0.0 and -0.0 compare equal: no config tells
+# them apart). An unhashable config (a list or array field) is serialised every time.
+_HEADS: dict[tuple, str] = {}
+
+
+def _ident_head(generator: str, cfg: Any) -> str:
+    """``json.dumps`` of the key's generator and config fields, without its closing brace."""
+    try:
+        memo = (generator, type(cfg), cfg)
+        return _HEADS[memo]
+    except TypeError:
+        memo = None
+    except KeyError:
+        pass
+    ident = {"cfg": dataclasses.asdict(cfg), "cfg_type": type(cfg).__name__,
+             "generator": generator}
+    head = json.dumps(ident, sort_keys=True, default=_jsonable)[:-1]
+    if memo is not None:
+        _HEADS[memo] = head
+    return head
 
 
 def _jsonable(value: Any) -> Any:
