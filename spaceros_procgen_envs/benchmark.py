@@ -300,6 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "640x480) and each task's _visual batch against the plain one at "
                              "the largest --num_envs (thread backend; the _visual batch also "
                              "with each of --backends)")
+    parser.add_argument("--record", action="store_true",
+                        help="also measure recording (--record): env-steps/s with and without it "
+                             "and the MB/s written, at the largest --num_envs for each of "
+                             "--backends (and the _visual tasks with --cameras)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of about 20 s: fewer tasks, backends, sizes, steps and "
                              "repeats (see each flag's default); flags given explicitly win")
@@ -314,7 +318,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cameras:
         measure_cameras(result, args.tasks, max(args.num_envs), max(10, args.steps // 4),
                         args.repeats, args.backends)
+    if args.record:  # recording.bench: the batch with and without a recorder
+        from .recording.bench import measure_recording, recording_markdown
+
+        measure_recording(result, args.tasks, max(args.num_envs), args.backends, args.steps,
+                          args.repeats, cameras=args.cameras)
     print(markdown(result))
+    if args.record:
+        print(recording_markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
         print(f"wrote {args.json}", file=sys.stderr)

@@ -1,0 +1,103 @@
+"""``benchmark.py --record``: what recording costs (env-steps/s with and without it, MB/s).
+
+Per task and backend, at one batch size: the batch stepped with random actions without
+recording and through :class:`~.recorder.RecordingVectorEnv` (bag + dataset, closed inside
+the timing, so the final flush counts), median of ``repeats`` runs after a warm-up; MB/s is
+the recording directory's size over the recorded run's wall time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from ..sim.robots.base import CONTROL_HZ
+from .recorder import RecordingVectorEnv
+
+WARMUP_STEPS = 10
+
+
+def _make(task: str, backend: str, num_envs: int):
+    return gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend=backend,
+                        vectorization_mode="vector_entry_point", copy=False, progress=False)
+
+
+def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | None
+           ) -> tuple[float, int]:
+    """(env-steps/s, bytes on disk) of one run; ``where``: record there, None: plain."""
+    env = _make(task, backend, num_envs)
+    if where is not None:
+        env = RecordingVectorEnv(env, where)
+    actions = np.random.default_rng(0).uniform(-1, 1, (steps + WARMUP_STEPS,)
+                                               + env.action_space.shape).astype(np.float32)
+    try:
+        env.reset(seed=0)
+        for k in range(WARMUP_STEPS):
+            env.step(actions[k])
+        start = time.perf_counter()
+        for k in range(WARMUP_STEPS, WARMUP_STEPS + steps):
+            env.step(actions[k])
+        if where is not None:
+            env.recorder.close()  # the last chunks are part of the cost
+        seconds = time.perf_counter() - start
+    finally:
+        env.close()
+    size = 0 if where is None else sum(f.stat().st_size for f in where.rglob("*") if f.is_file())
+    return steps * num_envs / seconds, size
+
+
+def measure_recording(result: dict, tasks: Sequence[str], num_envs: int,
+                      backends: Sequence[str], steps: int, repeats: int,
+                      cameras: bool = False) -> None:
+    """Fill ``result["recording"]``: a row per task (and ``<task>_visual`` with ``cameras``)
+    and backend."""
+    rows = result.setdefault("recording", [])
+    names = list(dict.fromkeys(tasks))
+    names += [f"{t}_visual" for t in names if cameras and not t.endswith("_visual")]
+    for task in names:
+        n_steps = max(10, steps // 4) if task.endswith("_visual") else steps
+        for backend in backends:
+            rows.append(_measure(task, backend, num_envs, n_steps, repeats))
+
+
+def _measure(task: str, backend: str, num_envs: int, steps: int, repeats: int) -> dict:
+    plain, recorded, sizes = [], [], []
+    with tempfile.TemporaryDirectory(prefix="spaceros_record_bench_") as tmp:
+        for k in range(repeats):
+            plain.append(_timed(task, backend, num_envs, steps, None)[0])
+            where = Path(tmp) / f"run{k}"
+            rate, size = _timed(task, backend, num_envs, steps, where)
+            recorded.append(rate)
+            sizes.append(size)
+            shutil.rmtree(where, ignore_errors=True)
+    row = {"task": task, "backend": backend, "num_envs": num_envs,
+           "env_steps_per_s": statistics.median(plain),
+           "recording_env_steps_per_s": statistics.median(recorded),
+           "bytes_per_env_step": statistics.median(sizes) / (steps * num_envs)}
+    row["ratio"] = row["recording_env_steps_per_s"] / row["env_steps_per_s"]
+    row["x_real_time"] = row["recording_env_steps_per_s"] / (num_envs * CONTROL_HZ)
+    row["mb_per_s"] = row["recording_env_steps_per_s"] * row["bytes_per_env_step"] / 1e6
+    print(f"  record {task} N={num_envs} {backend:8s} {row['env_steps_per_s']:9.1f} -> "
+          f"{row['recording_env_steps_per_s']:9.1f} env-steps/s, {row['mb_per_s']:.2f} MB/s",
+          file=sys.stderr)
+    return row
+
+
+def recording_markdown(result: dict) -> str:
+    """The ``recording`` rows as a markdown table."""
+    lines = ["| task | backend | N | env-steps/s | recording | ratio | x real time | MB/s | "
+             "bytes/env-step |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in result.get("recording", []):
+        lines.append(f"| {r['task']} | {r['backend']} | {r['num_envs']} | "
+                     f"{r['env_steps_per_s']:.0f} | {r['recording_env_steps_per_s']:.0f} | "
+                     f"{r['ratio']:.2f} | {r['x_real_time']:.1f} | {r['mb_per_s']:.2f} | "
+                     f"{r['bytes_per_env_step']:.0f} |")
+    return "\n".join(lines)
