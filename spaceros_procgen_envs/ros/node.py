@@ -81,6 +81,7 @@ from std_srvs.srv import Empty
 from ..errors import ProcgenError
 from ..registry import full_name, get_task
 from ..sim.cameras import check_resolution, depth_key, rgb_key
+from ..sim.robots.base import CONTROL_HZ
 from ..vector.backends import BACKENDS
 from ..vector.env import SpaceRosVectorEnv
 from .commands import CommandTable, check_env_index
@@ -148,8 +149,8 @@ class NodeCfg:
             ("backend", self.backend in BACKENDS, f"one of {', '.join(BACKENDS)}"),
             ("realtime_factor", np.isfinite(self.realtime_factor) and self.realtime_factor > 0,
              "a number > 0"),
-            ("camera_rate_hz", np.isfinite(self.camera_rate_hz) and self.camera_rate_hz > 0,
-             "a number > 0"),
+            ("camera_rate_hz", 0 < self.camera_rate_hz <= CONTROL_HZ,  # NaN fails too
+             f"a rate in (0, {CONTROL_HZ:g}] Hz (at most one picture per step)"),
         ) if not ok]
         if bad:
             name, want = bad[0]
