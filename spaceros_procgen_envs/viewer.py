@@ -1,25 +1,22 @@
-"""A MuJoCo viewer on one env of a batch that never holds the batch back.
+"""A window on one env of a batch that never holds the batch back, and whose only keys are its own.
 
-:class:`EnvViewer` opens MuJoCo's passive viewer (``mujoco.viewer.launch_passive``) on its own
-thread and shows env ``index`` of a list of in-process :class:`~.sim.core.SimEnv` worlds;
-``[`` / ``]`` (or PageUp / PageDown) in the viewer window switch to the previous / next env.
+:class:`EnvViewer` opens a GLFW window on a thread of its own and draws env ``index`` of a list
+of in-process :class:`~.sim.core.SimEnv` worlds with MuJoCo's renderer. Keys: ``[`` / ``]`` (or
+PageUp / PageDown) show the previous / next env, and that is all (:data:`VIEWER_KEYS`): the
+teleop keys (W, S, K, ...) typed into the window do nothing here, unlike MuJoCo's own viewer, where
+they also toggle wireframe (W), shadows (S), the skybox (K) and more. Mouse: left drag rotates,
+right drag moves, the wheel or a middle drag zooms (shift: horizontal plane), as in MuJoCo.
 
 Why stepping never waits for it:
 
-* the viewer draws a *mirror* ``MjData`` of the shown env, refreshed from the live state (qpos,
-  qvel, act, mocap, time) at most ``fps`` times a second; the stepping threads never take a lock
-  for it, and the viewer's own UI (reset key, mouse perturbations) can never touch the live world;
-* MuJoCo's render loop draws as fast as the GPU allows (unbounded on software GL such as Mesa's
-  llvmpipe, which then takes every core); the viewer thread holds the viewer's lock between
-  frames, so the render loop draws at most ``fps`` frames a second, and Mesa gets one thread
-  (``LP_NUM_THREADS=1`` unless set).
+* the window draws a *mirror* ``MjData`` of the shown env, refreshed from the live state (qpos,
+  qvel, act, mocap, time) once per frame, at most ``fps`` frames a second; the stepping threads
+  never take a lock for it, and nothing in the window can touch the live world;
+* Mesa's llvmpipe (software GL) gets one thread (``LP_NUM_THREADS=1`` unless set).
 
-Keys typed into the viewer window also reach MuJoCo's own display shortcuts (``C`` contact points,
-``W`` wireframe, ...), which overlap the teleop keys; the visualisation flags are put back every
-frame, the few render flags (wireframe, shadow, skybox, fog) cannot be. With pynput the teleop
-listens to the whole X display, so keep the keyboard focus on the terminal while driving.
-
-Importable without a display: ``mujoco.viewer`` (GLFW) is only imported by :meth:`EnvViewer.start`.
+Only the window is GLFW; every offscreen picture goes through :mod:`.gl` (EGL / OSMesa). Closing
+takes one frame (at most ``1 / fps`` s) plus freeing the window. Importable without a display:
+``glfw`` is only imported by :meth:`EnvViewer.start`.
 
 Example::
 
@@ -31,20 +28,23 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
 import os
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 
 import mujoco
 import numpy as np
 
-# GLFW key codes (MuJoCo's key callback receives these).
-_KEY_PREV = {91, 266}   # '[' and PageUp
-_KEY_NEXT = {93, 267}   # ']' and PageDown
-OPEN_TIMEOUT_S = 15.0   # a viewer that has not opened by then (no GL) is given up
+# GLFW key codes: '[' / PageUp show the previous env, ']' / PageDown the next one.
+_KEY_PREV = {91, 266}
+_KEY_NEXT = {93, 267}
+VIEWER_KEYS = frozenset({"[", "]", "page_up", "page_down"})  # every key the window acts on
+OPEN_TIMEOUT_S = 15.0   # a window that has not opened by then (no GL) is given up
+DEFAULT_SCREEN_PX = (1440, 1080)  # without a monitor's video mode; the window takes 2/3 of it
+_MOUSE_ZOOM_PER_NOTCH = 0.05  # scroll: fraction of the camera distance per wheel notch
 
 
 def display_available(display: str | None = None, timeout_s: float = 1.0) -> bool:
@@ -106,8 +106,71 @@ def robot_view(model: mujoco.MjModel, data: mujoco.MjData, prefix: str = "robot/
     return root, float(np.clip(3.0 * reach, 2.0, 15.0))
 
 
+def software_gl(glfw) -> bool:
+    """True when GLFW's OpenGL is drawn on the CPU (Mesa's llvmpipe / softpipe), asked through a
+    hidden 1 x 1 window (call after ``glfw.init()``, on the thread that opens the viewer)."""
+    glfw.window_hint(glfw.VISIBLE, glfw.FALSE)
+    probe = glfw.create_window(1, 1, "probe", None, None)
+    if not probe:
+        return False
+    try:
+        glfw.make_context_current(probe)
+        lib = ctypes.CDLL("libGL.so.1")
+        lib.glGetString.restype = ctypes.c_char_p
+        renderer = (lib.glGetString(0x1F01) or b"").decode(errors="replace").lower()  # RENDERER
+    except OSError:
+        renderer = ""
+    finally:
+        glfw.make_context_current(None)
+        glfw.destroy_window(probe)
+    return any(name in renderer for name in ("llvmpipe", "softpipe", "software", "swrast"))
+
+
+def mouse_action(button: str, shift: bool) -> int:
+    """MuJoCo's camera motion for a drag with ``button`` (``left``/``right``/``middle``)."""
+    act = mujoco.mjtMouse
+    if button == "right":
+        return act.mjMOUSE_MOVE_H if shift else act.mjMOUSE_MOVE_V
+    if button == "left":
+        return act.mjMOUSE_ROTATE_H if shift else act.mjMOUSE_ROTATE_V
+    return act.mjMOUSE_ZOOM
+
+
+class _Scene:
+    """What the window draws for one env: its mirror, scene, GPU copy and tracking camera."""
+
+    def __init__(self, env):
+        self.mirror = _Mirror(env)
+        self.mirror.refresh()
+        model = self.mirror.model
+        self.scene = mujoco.MjvScene(model, maxgeom=max(1000, 2 * model.ngeom))
+        self.option, self.camera = mujoco.MjvOption(), mujoco.MjvCamera()
+        self.context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150)
+        robot = getattr(getattr(env, "task", None), "robot", None)
+        body, distance = robot_view(model, self.mirror.data, getattr(robot, "prefix", "robot/"))
+        cam = self.camera  # track the robot's root body: a 3/4 view from above
+        cam.type, cam.trackbodyid = mujoco.mjtCamera.mjCAMERA_TRACKING, body
+        cam.distance, cam.azimuth, cam.elevation = distance, 160.0, -25.0
+        cam.lookat[:] = self.mirror.data.xpos[body]
+
+    def draw(self, width: int, height: int) -> None:
+        self.mirror.refresh()
+        model, data = self.mirror.model, self.mirror.data
+        mujoco.mjv_updateScene(model, data, self.option, None, self.camera,
+                               mujoco.mjtCatBit.mjCAT_ALL, self.scene)
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_WINDOW, self.context)
+        mujoco.mjr_render(mujoco.MjrRect(0, 0, width, height), self.scene, self.context)
+
+    def move(self, action: int, dx: float, dy: float) -> None:
+        """Move the camera by a drag of (dx, dy) window heights."""
+        mujoco.mjv_moveCamera(self.mirror.model, action, dx, dy, self.scene, self.camera)
+
+    def free(self) -> None:
+        self.context.free()
+
+
 class EnvViewer:
-    """MuJoCo's passive viewer on one env of ``envs``, on its own thread, at most ``fps`` frames/s.
+    """A GLFW window on one env of ``envs``, on its own thread, at most ``fps`` frames/s.
 
     Args:
         envs: the in-process worlds (``SpaceRosVectorEnv.envs``); each has ``model`` and ``data``.
@@ -125,11 +188,10 @@ class EnvViewer:
         self.envs, self.period_s = list(envs), 1.0 / fps
         self._index = self._wanted = index % len(self.envs)
         self._log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-        self._mirrors: dict[int, _Mirror] = {}
         self._stop = threading.Event()
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
-        self._render_thread: threading.Thread | None = None
+        self._drag: tuple[float, float] | None = None  # last cursor position while dragging
         self.frames = 0
 
     @property
@@ -159,82 +221,105 @@ class EnvViewer:
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def close(self) -> None:
-        """Close the window and wait for the viewer threads (at most ~2 s)."""
+        """Close the window and wait for the viewer thread (one frame plus the window's cleanup;
+        at most 2 s)."""
         self._stop.set()
-        for thread in (self._thread, self._render_thread):
-            if thread is not None and thread is not threading.current_thread():
-                thread.join(2.0)
-
-    def _mirror(self, index: int) -> _Mirror:
-        if index not in self._mirrors:
-            self._mirrors[index] = _Mirror(self.envs[index])
-        return self._mirrors[index]
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(2.0)
 
     def _title(self, index: int) -> str:
         env = self.envs[index]
         return f"env {index} of {len(self.envs)} (seed {getattr(env, 'env_seed', '?')})"
 
-    def _on_key(self, key: int) -> None:  # MuJoCo's render thread
+    # --- the viewer thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        import glfw  # only where a window is really wanted
+
+        try:
+            window = self._open(glfw)
+        except Exception as exc:  # noqa: BLE001 - any GL/GLFW failure only disables the viewer
+            self._log(f"viewer: could not open ({type(exc).__name__}: {exc}); running without it")
+            self._stop.set()
+            self._opened.set()
+            glfw.terminate()
+            return
+        self._opened.set()
+        try:
+            self._loop(glfw, window)
+            if not self._stop.is_set():
+                self._log("viewer: window closed; the simulation goes on")
+        finally:
+            self._scene.free()
+            glfw.destroy_window(window)
+            glfw.terminate()
+
+    def _open(self, glfw):
+        if not glfw.init():
+            raise RuntimeError("glfwInit failed")
+        monitor = glfw.get_primary_monitor()
+        mode = glfw.get_video_mode(monitor) if monitor else None
+        width, height = (mode.size.width, mode.size.height) if mode else DEFAULT_SCREEN_PX
+        # 4x multisampling is free on a GPU but costs 2.5x per frame on a CPU (llvmpipe).
+        glfw.window_hint(glfw.SAMPLES, 0 if software_gl(glfw) else 4)
+        glfw.window_hint(glfw.VISIBLE, glfw.TRUE)
+        window = glfw.create_window(2 * width // 3, 2 * height // 3, "MuJoCo", None, None)
+        if not window:
+            glfw.terminate()
+            raise RuntimeError("GLFW could not create a window")
+        glfw.make_context_current(window)
+        glfw.swap_interval(0)  # the frame cap below paces drawing, not the monitor
+        glfw.set_key_callback(window, lambda _w, key, _s, act, _m: self._on_key(glfw, key, act))
+        glfw.set_mouse_button_callback(window, lambda w, *_: self._on_button(glfw, w))
+        glfw.set_cursor_pos_callback(window, lambda w, x, y: self._on_cursor(glfw, w, x, y))
+        glfw.set_scroll_callback(window, lambda w, _x, y: self._on_scroll(glfw, w, y))
+        self._scene = None
+        self._show(glfw, window, self._index)
+        return window
+
+    def _show(self, glfw, window, index: int) -> None:
+        if self._scene is not None:
+            self._scene.free()
+        self._scene, self._index = _Scene(self.envs[index]), index
+        glfw.set_window_title(window, f"MuJoCo: {self._title(index)}")
+        self._log(f"viewer: showing {self._title(index)}; [ / ] switch env")
+
+    def _loop(self, glfw, window) -> None:
+        next_frame = 0.0
+        while not self._stop.is_set() and not glfw.window_should_close(window):
+            if self._wanted != self._index:
+                self._show(glfw, window, self._wanted)
+            width, height = glfw.get_framebuffer_size(window)
+            self._scene.draw(width, height)
+            glfw.swap_buffers(window)
+            glfw.poll_events()
+            self.frames += 1
+            now = glfw.get_time()
+            next_frame = max(next_frame + self.period_s, now)
+            self._stop.wait(next_frame - now)
+
+    # --- input (GLFW callbacks, run inside poll_events on the viewer thread) ----------------------
+    def _on_key(self, glfw, key: int, act: int) -> None:
+        if act == glfw.RELEASE:
+            return
         if key in _KEY_PREV:
             self.select(self._wanted - 1)
         elif key in _KEY_NEXT:
             self.select(self._wanted + 1)
 
-    def _run(self) -> None:
-        try:
-            handle = self._open()
-        except Exception as exc:  # noqa: BLE001 - any GL/GLFW failure only disables the viewer
-            self._log(f"viewer: could not open ({type(exc).__name__}: {exc}); running without it")
-            self._stop.set()
-            self._opened.set()
+    def _on_button(self, glfw, window) -> None:
+        pressed = any(glfw.get_mouse_button(window, b) == glfw.PRESS for b in range(3))
+        self._drag = glfw.get_cursor_pos(window) if pressed else None
+
+    def _on_cursor(self, glfw, window, x: float, y: float) -> None:
+        if self._drag is None:
             return
-        self._opened.set()
-        try:
-            self._loop(handle)
-            if not self._stop.is_set():
-                self._log("viewer: window closed; the simulation goes on")
-        finally:
-            handle.close()
+        (x0, y0), self._drag = self._drag, (x, y)
+        height = max(1, glfw.get_window_size(window)[1])
+        button = "right" if glfw.get_mouse_button(window, glfw.MOUSE_BUTTON_RIGHT) else \
+            "left" if glfw.get_mouse_button(window, glfw.MOUSE_BUTTON_LEFT) else "middle"
+        shift = any(glfw.get_key(window, k) == glfw.PRESS
+                    for k in (glfw.KEY_LEFT_SHIFT, glfw.KEY_RIGHT_SHIFT))
+        self._scene.move(mouse_action(button, shift), (x - x0) / height, (y - y0) / height)
 
-    def _open(self):
-        import mujoco.viewer  # GLFW: only where a window is really wanted
-
-        mirror = self._mirror(self._index)
-        mirror.refresh()
-        before = set(threading.enumerate())
-        handle = mujoco.viewer.launch_passive(mirror.model, mirror.data, key_callback=self._on_key,
-                                              show_left_ui=False, show_right_ui=False)
-        started = [t for t in threading.enumerate() if t not in before]
-        self._render_thread = started[0] if started else None
-        self._flags = handle.opt.flags.copy()
-        self._show(handle, self._index, load=False)
-        return handle
-
-    def _show(self, handle, index: int, load: bool = True) -> None:
-        mirror = self._mirror(index)
-        mirror.refresh()
-        if load:
-            handle._get_sim().load(mirror.model, mirror.data, self._title(index))
-        robot = getattr(getattr(self.envs[index], "task", None), "robot", None)
-        body, distance = robot_view(mirror.model, mirror.data, getattr(robot, "prefix", "robot/"))
-        with handle.lock():  # track the robot's root body: a 3/4 view from above
-            cam = handle.cam
-            cam.type, cam.trackbodyid = mujoco.mjtCamera.mjCAMERA_TRACKING, body
-            cam.distance, cam.azimuth, cam.elevation = distance, 160.0, -25.0
-            cam.lookat[:] = mirror.data.xpos[body]
-        self._index = index
-        self._log(f"viewer: showing {self._title(index)}; [ / ] switch env")
-
-    def _loop(self, handle) -> None:
-        next_frame = time.monotonic()
-        while not self._stop.is_set() and handle.is_running():
-            if self._wanted != self._index:
-                self._show(handle, self._wanted)
-            self._mirror(self._index).refresh()
-            handle.sync()
-            self.frames += 1
-            next_frame = max(next_frame + self.period_s, time.monotonic())
-            time.sleep(0.003)  # the render loop takes the lock now and draws this frame
-            with handle.lock():  # ... and waits here until the next one is due
-                handle.opt.flags[:] = self._flags
-                self._stop.wait(max(0.0, next_frame - time.monotonic()))
+    def _on_scroll(self, glfw, window, notches: float) -> None:
+        self._scene.move(mujoco.mjtMouse.mjMOUSE_ZOOM, 0.0, -_MOUSE_ZOOM_PER_NOTCH * notches)
