@@ -3,13 +3,16 @@
 ``pettingzoo`` is imported only when an env is made, so this module (and the package) imports
 without it; a missing install is a :class:`PettingZooUnavailableError` that says what to run.
 
-The world is one MuJoCo model stepped at the 50 Hz agent rate like
-:class:`~spaceros_procgen_envs.sim.core.SimEnv`, by a multi-robot task class (see
-``tasks/rover_team/env.py``) that provides ``agents``, ``apply_agent_action``, ``update``,
-``observe_agent``, ``agent_reward_terms``, ``agent_success`` and ``agent_observation_space``.
-An agent that terminates (its goal reached) or truncates (time limit) leaves ``env.agents`` after
-the step that reports it, and its robot parks (zero action). A diverging simulation truncates
-every live agent with ``info["diverged"] = True`` and restarts the world, so no NaN leaks out.
+The same core as the single-robot tasks: the world is built by
+:func:`~spaceros_procgen_envs.sim.core.build_worlds` (one MjData layout per task), runs in a
+:class:`~spaceros_procgen_envs.sim.batchview.BatchView` stepped at the 50 Hz agent rate, and is
+reset through ``SimEnv.reset_state`` then ``set_state``/``forward``. Agents are one more axis:
+the multi-robot task (``tasks/rover_team/env.py``) controls, observes, rewards and judges
+success on ``(n_worlds, n_agents, ...)`` arrays; this adapter only turns them into per-agent
+dicts. An agent that terminates (its goal reached) or truncates (time limit) leaves
+``env.agents`` after the step that reports it, and its robot parks (zero action). A diverging
+simulation (``BatchView.step``'s mask) truncates every live agent with ``info["diverged"] =
+True`` and restarts the world, so no NaN leaks out.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ import numpy as np
 from .assets.pipeline import generate_assets
 from .errors import ProcgenError, unknown_name
 from .registry import get_task, list_tasks
-from .sim import scene
+from .sim.batchview import BatchView
 from .sim.cameras import RenderThread
-from .sim.core import check_action
+from .sim.core import build_worlds, check_action
 from .sim.robots.base import CONTROL_HZ
 
 INSTALL_HINT = "pip install pettingzoo (or the extra: pip install 'spaceros_procgen_envs[pettingzoo]')"
@@ -50,6 +53,10 @@ class MultiRobotEnv:
     class; :func:`parallel_env` returns a :class:`ParallelRobotEnv`, which adds it).
 
     Args: as :func:`parallel_env`.
+
+    Attributes:
+        view: the world's BatchView (one world); ``model``: its MjModel; ``data``: a snapshot
+            of its MjData at the current state (read from the batch on access).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(CONTROL_HZ),
@@ -65,19 +72,17 @@ class MultiRobotEnv:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         assets, _ = generate_assets(spec, 1, seed, domain, workers=1, progress=progress)
-        self.spec, self.env_seed = spec, int(seed)
-        self.domain = spec.resolve_domain(domain)
-        self.task = spec.task_class()(spec, self.domain, assets[0], num_agents=num_agents,
-                                      **options)
-        self.model = scene.compile_world(self.task.build())
-        self.data = mujoco.MjData(self.model)
-        self.task.bind(self.model)
-        self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
+        self.world = build_worlds(spec.name, assets, seed, domain, num_agents=num_agents,
+                                  **options)[0]
+        self.spec, self.env_seed, self.domain = spec, self.world.env_seed, self.world.domain
+        self.task, self.model = self.world.task, self.world.model
+        self.view = BatchView([self.model], nthread=1, persistent=render_mode is not None)
         limit_s = spec.time_limit_s if time_limit_s is None else float(time_limit_s)
         self.max_steps = max(1, int(round(limit_s * CONTROL_HZ)))
         self.metadata = {**self.metadata, "name": f"{spec.name}_v0"}
         self.render_mode, self._size, self._renderer = render_mode, (width, height), None
         self._init_agents()
+        self._store_episode()  # the task's initial (zero) episode state, until the first reset
 
     def _init_agents(self) -> None:
         self.possible_agents = list(self.task.agents)
@@ -93,16 +98,26 @@ class MultiRobotEnv:
         self.state_space = gym.spaces.Box(-np.inf, np.inf, (n * gym.spaces.flatdim(
             self.observation_spaces[self.possible_agents[0]]),), np.float32)
         self.info_keys = tuple(f"reward/{name}" for name in self.task.reward_names)
-        self.rng = np.random.default_rng([self.env_seed, 0])
-        self._actions = np.zeros((n, self.spec.action_dim), np.float32)
+        # (worlds = 1, agents, ...): this step's actions, the last step's, who is live
+        self._actions = np.zeros((1, n, self.spec.action_dim), np.float32)
         self._prev = np.zeros_like(self._actions)
-        self._live = np.zeros(n, bool)
+        self._live = np.zeros((1, n), bool)
         self.steps = 0
 
     @property
     def dt(self) -> float:
         """Seconds of sim time per step (1 / 50 Hz)."""
-        return self.substeps * self.model.opt.timestep
+        return self.view.dt
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The episode randomness (spawn, waypoints, sun)."""
+        return self.world.rng
+
+    @property
+    def data(self) -> mujoco.MjData:
+        """The world's MjData at the current state (copied out of the batch on each access)."""
+        return self.view.get_data(0, self.world.data)
 
     def observation_space(self, agent: str) -> gym.spaces.Dict:
         """``agent``'s observation space: a Dict of float32 Boxes (the same object every call)."""
@@ -121,21 +136,24 @@ class MultiRobotEnv:
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode with every agent live; ``seed`` re-seeds the episode randomness
         (the world itself is fixed by the constructor's ``seed``)."""
-        if seed is not None:
-            self.rng = np.random.default_rng([self.env_seed, int(seed) + 1])
-        self._restart()
+        self._restart(seed)
         self.agents = list(self.possible_agents)
         infos = {a: {"env_seed": self.env_seed} for a in self.agents}
         return self._observe(self.agents), infos
 
-    def _restart(self) -> None:
-        mujoco.mj_resetData(self.model, self.data)
-        self.task.reset(self.model, self.data, self.rng)
-        mujoco.mj_forward(self.model, self.data)
-        self.task.begin_step()
+    def _restart(self, seed: int | None = None) -> None:
+        """A new episode: the world's own reset (scratch MjData), written into the batch."""
+        self.world.reset_state(seed)
+        self.view.set_state(0, self.world.data)
+        self.view.forward(np.zeros(1, np.int32))
+        self._store_episode()
         self._actions[:] = self._prev[:] = 0.0
         self._live[:] = False
         self.steps = 0
+
+    def _store_episode(self) -> None:
+        for key, value in self.task.episode_state(self.model, self.world.data).items():
+            self.view.episode[key] = value[None].copy()
 
     def step(self, actions: dict[str, np.ndarray]):
         """One 50 Hz step of every live agent; returns per-agent dicts (obs, reward,
@@ -147,25 +165,23 @@ class MultiRobotEnv:
         """
         live = list(self.agents)
         self._set_actions(actions, live)
-        model, data = self.model, self.data
-        time_before = data.time  # MuJoCo resets a diverging state, sending data.time back to 0
-        for k in range(len(self.possible_agents)):
-            self.task.apply_agent_action(model, data, k, self._actions[k])
-        mujoco.mj_step(model, data, nstep=self.substeps)
+        v, task = self.view, self.task
+        task.control_batch(v, self._actions)
+        diverged = bool(v.step()[0])
         self.steps += 1
-        self.task.begin_step()
-        if data.time <= time_before or not np.isfinite(data.qvel).all():
+        if diverged:
             return self._diverged(live)
-        self.task.update(model, data, self._live)
+        terms = [t[0] for t in task.reward_terms_batch(v, self._actions, self._prev, self._live)]
+        success = task.success_batch(v)[0]
+        self._prev[:] = self._actions
         rewards, terminated, infos = {}, {}, {}
         for agent in live:
             k = self._index[agent]
-            terms = self.task.agent_reward_terms(model, data, k, self._actions[k], self._prev[k])
-            rewards[agent] = float(sum(terms))
-            terminated[agent] = bool(self.task.agent_success(model, data, k))
-            infos[agent] = {**dict(zip(self.info_keys, terms)),
+            values = [float(t[k]) for t in terms]
+            rewards[agent] = float(sum(values))
+            terminated[agent] = bool(success[k])
+            infos[agent] = {**dict(zip(self.info_keys, values)),
                             "is_success": terminated[agent], "diverged": False}
-        self._prev[:] = self._actions
         truncated = dict.fromkeys(live, self.steps >= self.max_steps)
         observations = self._observe(live)
         self.agents = [a for a in live if not (terminated[a] or truncated[a])]
@@ -179,15 +195,14 @@ class MultiRobotEnv:
                              + (f"not live: {sorted(extra)}" if extra else "")
                              + ("; " if extra and missing else "")
                              + (f"missing: {sorted(missing)}" if missing else ""))
-        self._actions[:] = 0.0
-        self._live[:] = False
+        checked = np.zeros_like(self._actions[0])
         for agent in live:
-            k = self._index[agent]
             try:
-                self._actions[k] = check_action(actions[agent], self.spec.action_dim)
+                checked[self._index[agent]] = check_action(actions[agent], self.spec.action_dim)
             except ValueError as exc:
                 raise ValueError(f"agent '{agent}': {exc}") from None
-            self._live[k] = True
+        self._actions[0] = checked
+        self._live[0] = [a in live for a in self.possible_agents]
 
     def _diverged(self, live: list[str]):
         """The state blew up: restart the world and truncate every live agent."""
@@ -200,14 +215,15 @@ class MultiRobotEnv:
                 dict.fromkeys(live, True), infos)
 
     def _observe(self, agents: list[str]) -> dict[str, dict[str, np.ndarray]]:
-        return {a: self.task.observe_agent(self.model, self.data, self._index[a]) for a in agents}
+        obs = self.task.observe_batch(self.view)
+        return {a: {key: obs[key][0, self._index[a]] for key in self.obs_keys} for a in agents}
 
     def state(self) -> np.ndarray:
         """Global state for centralised critics: every agent's observation (parked ones too),
         flattened in ``possible_agents`` order, float32."""
-        obs = self._observe(self.possible_agents)
-        return np.concatenate([obs[a][key].ravel() for a in self.possible_agents
-                               for key in self.obs_keys]).astype(np.float32)
+        obs = self.task.observe_batch(self.view)
+        return np.concatenate([obs[key][0].reshape(len(self.possible_agents), -1)
+                               for key in self.obs_keys], axis=1).ravel().astype(np.float32)
 
     # --- rendering --------------------------------------------------------------------------
     def render(self) -> np.ndarray | None:
@@ -218,15 +234,15 @@ class MultiRobotEnv:
             self._renderer = RenderThread(name="spaceros-render-team")
         camera = mujoco.MjvCamera()
         mujoco.mjv_defaultFreeCamera(self.model, camera)
-        robots = self.task.robots
-        camera.lookat[:] = np.mean([r.base_pose(self.model, self.data)[0] for r in robots], 0)
+        camera.lookat[:] = self.task.poses_batch(self.view)[0][0].mean(axis=0)
         camera.distance, camera.elevation, camera.azimuth = 16.0, -40.0, 135.0
-        return self._renderer.call(self._view, camera, *self._size)
+        return self._renderer.call(self._view, self.data, camera, *self._size)
 
-    def _view(self, camera: mujoco.MjvCamera, width: int, height: int) -> np.ndarray:
-        """The picture from ``camera`` (in the render thread)."""
+    def _view(self, data: mujoco.MjData, camera: mujoco.MjvCamera, width: int,
+              height: int) -> np.ndarray:
+        """The picture of ``data`` from ``camera`` (in the render thread)."""
         renderer = self._renderer.renderer(id(self), self.model, True, (width, height))
-        return renderer.view(self.data, camera, width, height)
+        return renderer.view(data, camera, width, height)
 
     def close(self) -> None:
         if self._renderer is not None:

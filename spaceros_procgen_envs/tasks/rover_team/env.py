@@ -9,17 +9,22 @@ Rover ``k`` is the agent ``robot{k}``, every name it adds starts with ``robot{k}
 * Waypoint ``k``: in its rover's sector, bearing = spawn angle + U(-0.5, 0.5) rad, distance from
   the origin ~ U(7, 12) m; reached within 1 m (planar).
 * Rovers collide with each other: the package's rover collides only with ``GROUND | OBJECT``, so
-  :meth:`RoverTeamTask.build_world` adds the bit :data:`TEAM` to every colliding rover geom here.
+  :meth:`RoverTeamTask.build_world` adds the bit :data:`TEAM` to every colliding rover geom here,
+  and one MuJoCo ``contact`` sensor per pair of rovers counts their contacts (the ``bump`` term).
 * A rover whose agent is done (reached its waypoint, or the episode ended) parks: zero action.
 
-This class is driven by :mod:`spaceros_procgen_envs.multi_agent`; it subclasses :class:`Task` for
-the world building (terrain, sun) and the reward-term machinery, one agent at a time. Driving it
-through the single-robot :class:`~spaceros_procgen_envs.sim.core.SimEnv` is refused at the first
-step (building it there works, so listings can read the per-agent observation space).
+Batch first, agents as one more axis: the world (or several worlds of one layout) runs in a
+:class:`~spaceros_procgen_envs.sim.batchview.BatchView`; the controllers, observations, reward
+terms and success work on ``(n_worlds, n_agents, ...)`` arrays (the pure functions of
+:mod:`.terms`), looping only over the <= 4 rovers' own batched methods. Resets are per world
+(:meth:`RoverTeamTask.reset` in a scratch MjData, then ``set_state``), as for every task.
+:mod:`spaceros_procgen_envs.multi_agent` drives it; the single-robot ``SimEnv`` builds it (so
+listings and layout checks can) but refuses to drive it.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -32,15 +37,17 @@ from ...errors import ProcgenError
 from ...sim import scene
 from ...sim.robots.rover import Rover, RoverCfg
 from ..base import F32, RewardCfg, Task, box
-from ..navigation import Waypoint
+from . import terms as T
 
 TEAM = 8                       # collision bit: rover parts against other rovers' parts
 SPAWN_RING_M = 3.25            # spawn radius around the origin, m
 FOOTPRINT_RADIUS_M = 1.95      # half the diagonal of the 2.8 m x 2.7 m rover footprint
 WAYPOINT_RANGE_M = (7.0, 12.0)  # waypoint distance from the origin, m
 WAYPOINT_SPREAD_RAD = 0.5      # waypoint bearing ~ spawn angle + U(-spread, spread)
+WAYPOINT_RADIUS_M = 1.0        # success radius (planar), m
 YAW_NOISE_RAD = 0.25
 MIN_AGENTS, MAX_AGENTS = 2, 4
+_FOUND = (1, 0, 1)             # contact sensor intprm: data "found" (count), no reduction, 1
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,13 @@ class RoverTeamTask(Task):
     """
 
     REWARDS = RoverTeamRewards
+    # The reward terms are the pure functions of :mod:`.terms` (Task looks them up by name).
+    reward_progress = staticmethod(T.reward_progress)
+    reward_team_progress = staticmethod(T.reward_team_progress)
+    reward_heading = staticmethod(T.reward_heading)
+    reward_upright = staticmethod(T.reward_upright)
+    reward_bump = staticmethod(T.reward_bump)
+    reward_action_rate = staticmethod(T.reward_action_rate)
 
     def __init__(self, spec, domain, assets, rewards: RoverTeamRewards | None = None,
                  num_agents: int = 3):
@@ -78,8 +92,11 @@ class RoverTeamTask(Task):
         self.robots = [self.robot] + [Rover(RoverCfg(), prefix=f"robot{k}/")
                                       for k in range(1, int(num_agents))]
         self.agents = tuple(r.prefix.rstrip("/") for r in self.robots)
-        self.terrain = assets.get("terrain")
-        self._agent = 0
+        self.pairs = np.array(list(itertools.combinations(range(len(self.robots)), 2)))
+        terrain = assets.get("terrain")
+        self.terrain = terrain if isinstance(terrain, Heightmap) else None
+        self.targets = np.zeros((len(self.robots), 3))   # this world's waypoints, m
+        self.start_dist = np.zeros(len(self.robots))     # planar distance at reset, m
 
     def make_robot(self):
         """Agent 0's rover (the template every teammate copies)."""
@@ -97,6 +114,11 @@ class RoverTeamTask(Task):
             if geom.name.startswith(prefixes) and geom.contype & scene.ROBOT:
                 geom.contype |= TEAM
                 geom.conaffinity |= TEAM
+        for i, j in self.pairs:  # contacts between the two rovers' trees (last substep)
+            spec.add_sensor(name=f"team/bump_{i}_{j}", type=mujoco.mjtSensor.mjSENS_CONTACT,
+                            objtype=mujoco.mjtObj.mjOBJ_XBODY, objname=f"robot{i}/chassis",
+                            reftype=mujoco.mjtObj.mjOBJ_XBODY, refname=f"robot{j}/chassis",
+                            intprm=list(_FOUND))
 
     def boulder_ring_m(self, terrain: Heightmap) -> tuple[float, float]:
         """Boulders lie outside the spawn ring: radius ~ U(5.7 m, 0.45 x terrain size)."""
@@ -104,137 +126,115 @@ class RoverTeamTask(Task):
 
     def footprint_top(self, x: float, y: float) -> float:
         """Highest terrain (m) within the rover's footprint circle around (x, y)."""
-        if not isinstance(self.terrain, Heightmap):
+        if self.terrain is None:
             return 0.0
         offsets = np.linspace(-FOOTPRINT_RADIUS_M, FOOTPRINT_RADIUS_M, 7)
         return max(self.terrain.height_at(x + dx, y + dy) for dx in offsets for dy in offsets
                    if dx * dx + dy * dy <= FOOTPRINT_RADIUS_M ** 2)
 
+    def ground_height(self, x: float, y: float) -> float:
+        return 0.0 if self.terrain is None else self.terrain.height_at(x, y)
+
     def bind(self, model: mujoco.MjModel) -> None:
         self.model = model
         for robot in self.robots:
             robot.bind(model)
-        self.waypoints = [Waypoint(self.terrain if isinstance(self.terrain, Heightmap) else None,
-                                   WAYPOINT_RANGE_M, radius_m=1.0) for _ in self.robots]
-        self.dt = model.opt.timestep * round(0.02 / model.opt.timestep)
-        chassis = [model.body(f"{r.prefix}chassis").id for r in self.robots]
-        root = model.body_rootid[model.geom_bodyid]         # geom -> its tree's root body
-        self._owner = np.full(model.ngeom, -1)
-        for k, body in enumerate(chassis):
-            self._owner[root == body] = k
-        n = len(self.robots)
-        self._last, self.progress = np.zeros(n), np.zeros(n)
-        self.bumped, self._active = np.zeros(n, bool), np.ones(n, bool)
+        self._bump_adr = np.array([model.sensor(f"team/bump_{i}_{j}").adr[0]
+                                   for i, j in self.pairs])
 
+    # --- episodes (per world, in its scratch MjData) -------------------------------------
     def reset(self, model, data, rng: np.random.Generator) -> None:
         """Home pose for every rover, then spawn, waypoints and sun for a new episode."""
         for robot in self.robots:
             robot.reset(model, data, rng)
         n, phase = len(self.robots), rng.uniform(0.0, 2.0 * np.pi)
-        for k, (robot, waypoint) in enumerate(zip(self.robots, self.waypoints)):
+        for k, robot in enumerate(self.robots):
             angle = phase + 2.0 * np.pi * k / n
             x, y = SPAWN_RING_M * np.cos(angle), SPAWN_RING_M * np.sin(angle)
             robot.place(data, x, y, self.footprint_top(x, y),
                         angle + rng.uniform(-YAW_NOISE_RAD, YAW_NOISE_RAD))
             bearing = angle + rng.uniform(-WAYPOINT_SPREAD_RAD, WAYPOINT_SPREAD_RAD)
             wx, wy = rng.uniform(*WAYPOINT_RANGE_M) * np.array([np.cos(bearing), np.sin(bearing)])
-            waypoint.pos[:] = (wx, wy, waypoint.ground_height(wx, wy))
-            self._last[k] = waypoint.distance(robot.base_pose(model, data)[0])
-        self.progress[:], self.bumped[:], self._active[:] = 0.0, False, True
+            self.targets[k] = (wx, wy, self.ground_height(wx, wy))
+            pos = robot.base_pose(model, data)[0]
+            self.start_dist[k] = float(np.hypot(wx - pos[0], wy - pos[1]))
         scene.randomize_sun(model, self.domain, rng)
 
-    # --- per-step team state (once per step, before the agents' reward terms) -----------------
-    def update(self, model, data, active: np.ndarray) -> None:
-        """Approach speed of every rover (m/s; 0 for parked ones) and inter-rover contacts.
+    def episode_state(self, model, data) -> dict[str, np.ndarray]:
+        """``target`` (k, 3) m and ``prev_dist`` (k,) m: stacked into ``v.episode``."""
+        return {"target": self.targets.copy(), "prev_dist": self.start_dist.copy()}
 
-        Args:
-            active: (n,) bool, agents still live during this step.
-        """
-        self._active[:] = active
+    # --- batched: (n worlds, k agents, ...) ------------------------------------------------
+    def poses_batch(self, v) -> tuple[np.ndarray, np.ndarray]:
+        """Chassis positions (n, k, 3) m and quaternions (n, k, 4) wxyz, world frame."""
+        pose = v.memo("team/pose", lambda: np.stack(
+            [np.concatenate(r.base_pose_batch(v), axis=1) for r in self.robots], axis=1))
+        return pose[..., :3], pose[..., 3:]
+
+    def target_rel_batch(self, v) -> np.ndarray:
+        """(n, k, 2) every waypoint in its rover's heading frame, m."""
+        return v.memo("team/target_rel", lambda: T.target_rel(*self.poses_batch(v),
+                                                              v.episode["target"]))
+
+    def distance_batch(self, v) -> np.ndarray:
+        """(n, k) planar distance of every rover to its waypoint, m."""
+        return T.planar_distance(self.poses_batch(v)[0], v.episode["target"])
+
+    def control_batch(self, v, actions: np.ndarray) -> None:
+        """Every rover's Ackermann controller: ``actions`` (n, k, 2) in [-1, 1]."""
         for k, robot in enumerate(self.robots):
-            dist = self.waypoints[k].distance(robot.base_pose(model, data)[0])
-            self.progress[k] = (self._last[k] - dist) / self.dt if active[k] else 0.0
-            self._last[k] = dist
-        self.bumped[:] = False
-        if data.ncon:
-            a, b = self._owner[data.contact.geom1], self._owner[data.contact.geom2]
-            hit = (a >= 0) & (b >= 0) & (a != b)
-            self.bumped[a[hit]] = self.bumped[b[hit]] = True
+            robot.control_batch(v, actions[:, k])
 
-    # --- one agent --------------------------------------------------------------------------
-    def apply_agent_action(self, model, data, k: int, action: np.ndarray) -> None:
-        self.robots[k].apply_action(model, data, action)
+    def observe_batch(self, v) -> dict[str, np.ndarray]:
+        """Every agent's observation keys, (n, k, *shape) float32: its rover's proprioception,
+        its waypoint (world m, and heading-frame x/y m) and the other rovers' (x, y) in its
+        heading frame, m, in agent order."""
+        own = [r.observe_batch(v) for r in self.robots]
+        obs = {key: np.stack([o[key] for o in own], axis=1) for key in own[0]}
+        pos, quat = self.poses_batch(v)
+        return {**obs, "target_pos": v.episode["target"].astype(F32),
+                "target_rel": self.target_rel_batch(v).astype(F32),
+                "teammates_rel": T.teammates_rel(pos, quat).astype(F32)}
 
-    def agent_observation_space(self):
+    def terms_batch(self, v, actions, prev_actions, active) -> dict[str, np.ndarray]:
+        """Unweighted terms by name, (n, k) each; ``active`` (n, k) bool: live in this step.
+        Advances ``v.episode["prev_dist"]`` (every rover, parked ones too)."""
+        dist = self.distance_batch(v)
+        progress = T.reward_progress(v.episode["prev_dist"], dist, active, v.dt)
+        v.episode["prev_dist"][:] = dist
+        found = v.sensordata[:, self._bump_adr]
+        return {"progress": progress, "team_progress": T.reward_team_progress(progress, active),
+                "heading": T.reward_heading(self.target_rel_batch(v)),
+                "upright": T.reward_upright(self.poses_batch(v)[1]),
+                "bump": T.reward_bump(T.bumped(found, self.pairs, len(self.robots))),
+                "action_rate": T.reward_action_rate(actions, prev_actions)}
+
+    def reward_terms_batch(self, v, actions, prev_actions, active) -> list[np.ndarray]:
+        """Every weighted term, (n, k) each, in :attr:`reward_names` order."""
+        terms = self.terms_batch(v, actions, prev_actions, active)
+        return [getattr(self.rewards, name) * terms[name] for name in self.reward_names]
+
+    def success_batch(self, v) -> np.ndarray:
+        """(n, k) bool: the rover is within the success radius of its waypoint."""
+        return self.distance_batch(v) < WAYPOINT_RADIUS_M
+
+    # --- spaces ------------------------------------------------------------------------------
+    def agent_observation_space(self) -> dict[str, gym.spaces.Box]:
         """Every agent's observation: its rover's own keys plus its target and teammates."""
         mates = 2 * (len(self.robots) - 1)
         return {**self.robot.observation_space(), "target_pos": box((3,)),
                 "target_rel": box((2,)), "teammates_rel": box((mates,))}
 
-    def observe_agent(self, model, data, k: int) -> dict[str, np.ndarray]:
-        """Rover ``k``'s proprioception, its waypoint (world m, and heading-frame x/y m) and the
-        other rovers' (x, y) in its heading frame, m, in agent order."""
-        robot = self.robots[k]
-        pos, quat = robot.base_pose(model, data)
-        points = [self.waypoints[k].pos[:2]]
-        points += [r.base_pose(model, data)[0][:2] for j, r in enumerate(self.robots) if j != k]
-        rel = heading_frame_xy(pos, quat, np.array(points)).astype(F32)
-        return {**robot.observe(model, data), "target_pos": self.waypoints[k].pos.astype(F32),
-                "target_rel": rel[0], "teammates_rel": rel[1:].ravel()}
-
-    def agent_reward_terms(self, model, data, k: int, action, prev_action) -> list[float]:
-        """Agent ``k``'s weighted terms, in :attr:`reward_names` order (after :meth:`update`)."""
-        self._agent = k
-        return self.reward_terms(model, data, action, prev_action)
-
-    def agent_success(self, model, data, k: int) -> bool:
-        return self.waypoints[k].reached(self.robots[k].base_pose(model, data)[0])
-
-    # --- reward terms (agent self._agent) -----------------------------------------------------
-    def reward_progress(self, model, data) -> float:
-        """Own approach speed towards the waypoint, m/s (negative when moving away)."""
-        return float(self.progress[self._agent])
-
-    def reward_team_progress(self, model, data) -> float:
-        """Mean approach speed of the team's active rovers, m/s (the same for every agent)."""
-        return float(self.progress[self._active].mean()) if self._active.any() else 0.0
-
-    def reward_heading(self, model, data) -> float:
-        """Cosine of the angle between the rover's heading and its waypoint's bearing."""
-        pos, quat = self.robots[self._agent].base_pose(model, data)
-        rel = self.waypoints[self._agent].relative_xy(pos, quat)
-        return float(rel[0] / (np.linalg.norm(rel) + 1e-9))
-
-    def reward_upright(self, model, data) -> float:
-        """1 - cos(tilt): 0 when level, 1 when on its side."""
-        _, (w, x, y, z) = self.robots[self._agent].base_pose(model, data)
-        return float(2.0 * (x * x + y * y))
-
-    def reward_bump(self, model, data) -> float:
-        """1 while the rover touches another rover, else 0."""
-        return float(self.bumped[self._agent])
-
-    # --- the single-robot interface ----------------------------------------------------------
     def observation_space(self):
         """The per-agent observation space (identical for every agent)."""
         return gym.spaces.Dict(self.agent_observation_space())
 
-    def observe(self, model, data):
-        return self.observe_agent(model, data, 0)
-
-    def apply_action(self, model, data, action):
+    # --- the single-robot interface: refused --------------------------------------------------
+    def _refuse(self, *_args, **_kwargs):
         raise ProcgenError(f"task '{self.spec.name}' has several robots: drive it with "
                            f"spaceros_procgen_envs.parallel_env('{self.spec.name}') (PettingZoo)")
 
-
-def heading_frame_xy(pos: np.ndarray, quat: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """World (x, y) ``points`` (m, shape (k, 2)) in the heading frame at ``pos`` with yaw from
-    the wxyz ``quat`` (x forward, y left), m, shape (k, 2)."""
-    w, x, y, z = quat
-    yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
-    c, s = math.cos(yaw), math.sin(yaw)
-    delta = points.reshape(-1, 2) - pos[:2]
-    return np.stack([c * delta[:, 0] + s * delta[:, 1], -s * delta[:, 0] + c * delta[:, 1]], 1)
+    observe = apply_action = reward_terms = _refuse
 
 
 TASK = RoverTeamTask
