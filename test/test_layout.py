@@ -31,7 +31,7 @@ def _fingerprint(model) -> str:
     return digest.hexdigest()
 
 
-@pytest.mark.parametrize("task", list_tasks())
+@pytest.mark.parametrize("task", list_tasks() + list_tasks(multi_agent=True))
 def test_every_world_of_a_task_shares_one_mjdata_layout(task):
     models = _models(task)
     batch = Batch(models[0], WORLDS, nthread=1)
