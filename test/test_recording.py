@@ -257,3 +257,47 @@ def test_a_full_disk_stops_cleanly_and_keeps_every_step_before(small_disk):
     dataset, episodes, metas = episodes_and_meta(path)
     assert max(m["t0"] + m["length"] for m in metas) == steps
     assert replay(path).mismatch is None  # what was kept replays bit for bit
+
+
+def test_benchmark_record_rows_measure_both_runs_and_the_bytes():
+    from spaceros_procgen_envs.recording.bench import measure_recording, recording_markdown
+
+    result = {}
+    measure_recording(result, [TASK], 2, ["sync"], steps=5, repeats=1)
+    (row,) = result["recording"]
+    assert row["env_steps_per_s"] > 0 and row["recording_env_steps_per_s"] > 0
+    assert row["bytes_per_env_step"] > 500  # bag messages and dataset rows of every env step
+    assert row["mb_per_s"] == pytest.approx(
+        row["recording_env_steps_per_s"] * row["bytes_per_env_step"] / 1e6)
+    assert f"| {TASK} | sync | 2 |" in recording_markdown(result)
+
+
+def test_camera_task_records_images_at_the_camera_rate_and_exact_in_the_dataset(tmp_path):
+    from spaceros_procgen_envs.recording.replay import replay
+
+    run = record_run(tmp_path / "cams", task=f"{TASK}_visual", steps=12, camera_rate_hz=25.0)
+    store, images = typestore(), {}
+    with Reader(run.path / "bag") as reader:
+        for conn, stamp, raw in reader.messages():
+            if "/camera_" in conn.topic:
+                images.setdefault(conn.topic, []).append((stamp // DT_NS, raw, conn.msgtype))
+    rgb = images["/env2/robot/camera_front/image_raw"]
+    assert [t for t, _, _ in rgb] == [2, 4, 6, 8, 10, 12]  # 25 Hz: every second 50 Hz step
+    assert len(images["/env0/robot/camera_scene/depth/camera_info"]) == 6
+    t, raw, msgtype = rgb[0]
+    msg = store.deserialize_cdr(raw, msgtype)
+    assert msg.encoding == "rgb8" and msg.header.frame_id == "env2/camera_front_optical_frame"
+    pixels = msg.data.reshape(msg.height, msg.width, 3)
+    np.testing.assert_array_equal(pixels, run.after_step[t]["camera_front_rgb"][2])
+    depth = store.deserialize_cdr(images["/env2/robot/camera_front/depth/image_raw"][0][1],
+                                  "sensor_msgs/msg/Image")
+    assert depth.encoding == "32FC1"
+    np.testing.assert_array_equal(depth.data.view(np.float32).reshape(depth.height, depth.width),
+                                  run.after_step[t]["camera_front_depth"][2])
+    dataset, episodes, metas = episodes_and_meta(run.path)
+    for ep, meta in zip(episodes, metas):  # every step's images, not JPEG: the exact arrays
+        for k in range(len(ep) + 1):
+            for key in ("camera_front_rgb", "camera_scene_depth"):
+                np.testing.assert_array_equal(ep.observations[key][k],
+                                              expected_obs(run, meta, k)[key])
+    assert replay(run.path).mismatch is None
