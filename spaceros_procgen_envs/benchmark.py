@@ -2,12 +2,20 @@
 
 Next to every backend it measures, on the same machine in the same run:
 
-* the *physics ceiling*: the single-thread rate of raw ``mj_step`` on the very same models
-  (no Python task logic), times the usable cores;
+* the *physics ceiling*: MuJoCo's own ``mujoco.batch.Batch.step`` of the very same models,
+  replaying the very same controls (recorded from a run of the task), on every core and on one
+  core: what MuJoCo itself reaches without any task logic;
 * Gymnasium's own ``AsyncVectorEnv`` (one subprocess per env) over our single env.
 
-Every figure is the median of ``--repeats`` timed runs after a warm-up. RSS per env is
-measured in a fresh interpreter (the memory a batch adds, divided by its size).
+From those it reports the Python overhead per env step (the time a step takes beyond the
+ceiling's, divided by the envs) and the physics share (ceiling time / step time). ``sync`` is
+compared with the one-core ceiling, every other backend with the all-cores one.
+
+Every figure is the median of ``--repeats`` timed runs after a warm-up. episodes/s is
+env-steps/s over the mean episode length of the timed steps (episodes that ended, or the
+time limit when none did). RSS per env is measured in a fresh interpreter, summed over it and
+every process it started (workers, Ray actors and daemons), the memory a batch adds divided
+by its size.
 
 ``--cameras`` adds, per task: the camera frames one env renders per second at 128 x 128 and
 640 x 480 (one render thread, RGB and depth from one draw), and the env-steps/s of the
@@ -29,43 +37,72 @@ from pathlib import Path
 import gymnasium as gym
 import mujoco
 import numpy as np
+from mujoco.batch import Batch
 
 from .benchmark_plot import plot
 from .cli import BACKENDS, make_parser, positive_int, task_name
-from .registry import list_tasks
+from .registry import get_task, list_tasks
 from .sim.robots.base import CONTROL_HZ
 from .vector.backends import available_cores
 
 _RSS_PROBE = """
-import sys, gymnasium as gym, spaceros_procgen_envs
-def rss():
-    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2**20
-gym.make_vec('spaceros/{task}', num_envs=1, vectorization_mode='vector_entry_point',
-             backend='sync', progress=False).close()  # imports, caches and lazy init done
+import os, sys, gymnasium as gym, spaceros_procgen_envs
+def rss():  # MB resident in this process and every process it started
+    pids, kids = [os.getpid()], {{}}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                ppid = int(open(f'/proc/{{entry}}/stat').read().rsplit(')', 1)[1].split()[1])
+            except OSError:
+                continue
+            kids.setdefault(ppid, []).append(int(entry))
+    total, i = 0, 0
+    while i < len(pids):
+        try:
+            total += int(open(f'/proc/{{pids[i]}}/statm').read().split()[1]) * 4096
+        except OSError:
+            pass
+        pids += kids.get(pids[i], [])
+        i += 1
+    return total / 2**20
+def make(n):
+    return gym.make_vec('spaceros/{task}', num_envs=n, vectorization_mode='vector_entry_point',
+                        backend='{backend}', progress=False)
+make(1).close()  # imports, caches and lazy init done
 before = rss()
-env = gym.make_vec('spaceros/{task}', num_envs={n}, vectorization_mode='vector_entry_point',
-                   backend='{backend}', progress=False)
+env = make({n})
 env.reset(seed=0)
+env.step(env.action_space.sample())
 print((rss() - before) / {n})
+env.close()
 """
+ASYNC_MAX_ENVS = 64  # AsyncVectorEnv starts a process per env: larger batches are not measured
 
 
-def time_steps(env, actions: np.ndarray, repeats: int) -> tuple[float, float]:
-    """Median (env-steps/s, episodes/s) of stepping ``env`` through ``actions`` ``repeats`` times."""
+def time_steps(env, actions: np.ndarray, repeats: int, limit_steps: int = 0
+               ) -> tuple[float, float]:
+    """Median (env-steps/s, episodes/s) of stepping ``env`` through ``actions`` ``repeats`` times;
+    ``limit_steps`` is the episode length taken when no episode ended."""
     num_envs = actions.shape[1]
     env.reset(seed=0)
     for action in actions[: max(5, len(actions) // 10)]:  # warm-up
         env.step(action)
-    rates, episode_rates = [], []
+    rates, ends = [], 0
     for _ in range(repeats):
-        episodes, start = 0, time.perf_counter()
+        start = time.perf_counter()
         for action in actions:
             _, _, term, trunc, _ = env.step(action)
-            episodes += int(np.count_nonzero(np.logical_or(term, trunc)))
-        elapsed = time.perf_counter() - start
-        rates.append(num_envs * len(actions) / elapsed)
-        episode_rates.append(episodes / elapsed)
-    return statistics.median(rates), statistics.median(episode_rates)
+            ends += int(np.count_nonzero(np.logical_or(term, trunc)))
+        rates.append(num_envs * len(actions) / (time.perf_counter() - start))
+    rate = statistics.median(rates)
+    steps = num_envs * len(actions) * repeats
+    length = steps / ends if ends else limit_steps
+    return rate, (rate / length if length else 0.0)
+
+
+def limit_steps(task: str) -> int:
+    """Agent steps of one episode of ``task`` at its time limit."""
+    return int(round(get_task(task).time_limit_s * CONTROL_HZ))
 
 
 def random_actions(env, steps: int) -> np.ndarray:
@@ -74,23 +111,23 @@ def random_actions(env, steps: int) -> np.ndarray:
 
 
 def rss_mb_per_env(task: str, num_envs: int, backend: str) -> float:
-    """MB of resident memory one env adds, measured in a fresh interpreter."""
+    """MB of resident memory one env adds (workers and actors included), in a fresh interpreter."""
     code = _RSS_PROBE.format(task=task, n=num_envs, backend=backend)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 
 def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats: int) -> dict:
-    """One row of the table (and the models, for the physics ceiling)."""
+    """One row of the table."""
     env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs,
                        vectorization_mode="vector_entry_point", backend=backend, copy=False,
                        progress=False)
-    rate, episodes = time_steps(env, random_actions(env, steps), repeats)
-    models = [(e.model, e.data, e.substeps) for e in env.unwrapped.envs] \
-        if backend in ("sync", "thread") else None
-    env.close()
+    try:
+        rate, episodes = time_steps(env, random_actions(env, steps), repeats, limit_steps(task))
+    finally:
+        env.close()
     return {"task": task, "backend": backend, "num_envs": num_envs, "env_steps_per_s": rate,
-            "episodes_per_s": episodes, "rss_mb_per_env": None, "_models": models}
+            "episodes_per_s": episodes, "rss_mb_per_env": None}
 
 
 def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
@@ -102,13 +139,68 @@ def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
     return rate
 
 
-def physics_rate(models: list[tuple], steps: int) -> float:
-    """Single-thread env-steps/s of raw ``mj_step`` (``substeps`` each) on these models."""
-    start = time.perf_counter()
-    for _ in range(steps):
-        for model, data, substeps in models:
-            mujoco.mj_step(model, data, nstep=substeps)
-    return len(models) * steps / (time.perf_counter() - start)
+def record_controls(task: str, num_envs: int, steps: int):
+    """Run ``steps`` random steps of ``task`` (sync backend) and record what the physics saw:
+    the models, the state after reset and the controls of every step, (steps, n, nu)."""
+    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend="sync",
+                       vectorization_mode="vector_entry_point", copy=False, progress=False)
+    try:
+        piece = env.unwrapped.backend.slices[0]
+        env.reset(seed=0)
+        view = getattr(piece, "view", None)
+        if view is not None:  # one Batch
+            models, state = list(view.models), view.batch.state.copy()
+            controls = lambda: view.ctrl.copy()  # noqa: E731
+        else:  # one world after another
+            models = [e.model for e in piece.envs]
+            state = np.stack([_state(e.model, e.data) for e in piece.envs])
+            controls = lambda: np.stack([e.data.ctrl for e in piece.envs])  # noqa: E731
+        recorded = []
+        for action in random_actions(env, steps):
+            env.step(action)
+            recorded.append(controls())
+        substeps = max(1, round(1.0 / (CONTROL_HZ * models[0].opt.timestep)))
+        return models, state, np.stack(recorded), substeps
+    finally:
+        env.close()
+
+
+def _state(model, data) -> np.ndarray:
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    out = np.empty(mujoco.mj_stateSize(model, spec))
+    mujoco.mj_getState(model, data, out, spec)
+    return out
+
+
+def physics_ceiling(recording, nthread: int, repeats: int) -> float:
+    """env-steps/s of ``Batch.step`` replaying a :func:`record_controls` recording on
+    ``nthread`` threads (median of ``repeats``)."""
+    models, state, controls, substeps = recording
+    batch = Batch(models[0], len(models), nthread=nthread)
+    if len(models) > 1:
+        batch.set_models(models)
+    ctrl, rates = batch.bind("ctrl"), []
+    for _ in range(repeats):
+        batch.state[:] = state
+        start = time.perf_counter()
+        for step_ctrl in controls:
+            ctrl[:] = step_ctrl
+            batch.step(nstep=substeps)
+        rates.append(controls.shape[0] * controls.shape[1] / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def add_overheads(result: dict) -> None:
+    """Python us per env step and physics share of every row, against its ceiling."""
+    for row in result["rows"]:
+        ceiling = result["ceiling_by_n"].get(row["task"], {}).get(str(row["num_envs"]))
+        if not ceiling:
+            continue
+        reference = ceiling["one_core"] if row["backend"] == "sync" else ceiling["all_cores"]
+        rate = row["env_steps_per_s"]
+        row["ceiling_env_steps_per_s"] = reference
+        row["python_us_per_env_step"] = max(0.0, 1e6 / rate - 1e6 / reference)
+        row["physics_share"] = rate / reference
 
 
 def measure_ros(result: dict, tasks: Sequence[str], sizes: Sequence[int], steps: int,
@@ -130,27 +222,31 @@ def measure_ros(result: dict, tasks: Sequence[str], sizes: Sequence[int], steps:
 
 def run(tasks: Sequence[str], sizes: Sequence[int], backends: Sequence[str], steps: int,
         repeats: int, with_async: bool = True, with_rss: bool = True) -> dict:
-    """Every measurement, as the JSON document of SPEC 8."""
+    """Every measurement, as the JSON document of SPEC 8 (plus ``ceiling_by_n`` and the
+    per-row overhead columns)."""
     cores = available_cores()
-    result = {"cores": cores, "rows": [], "ceiling": {}, "gymnasium_async": {},
-              "ros_lockstep": {}, "ros_realtime_hz": {}}
+    result = {"cores": cores, "rows": [], "ceiling": {}, "ceiling_by_n": {},
+              "gymnasium_async": {}, "ros_lockstep": {}, "ros_realtime_hz": {}}
     for task in tasks:
         for num_envs in sizes:
-            models = None
+            recording = record_controls(task, num_envs, steps)
+            ceiling = {"all_cores": physics_ceiling(recording, cores, repeats),
+                       "one_core": physics_ceiling(recording, 1, repeats)}
+            del recording
+            result["ceiling_by_n"].setdefault(task, {})[str(num_envs)] = ceiling
+            result["ceiling"][task] = ceiling["all_cores"]  # the largest N, as SPEC 8 has it
+            _progress(f"{task} N={num_envs} ceiling (all cores)", ceiling["all_cores"])
             for backend in backends:
                 row = measure_backend(task, num_envs, backend, steps, repeats)
-                models = row.pop("_models") or models
                 if with_rss and num_envs == max(sizes):
                     row["rss_mb_per_env"] = rss_mb_per_env(task, num_envs, backend)
                 result["rows"].append(row)
                 _progress(f"{task} N={num_envs} {backend}", row["env_steps_per_s"])
-            if with_async:
+            if with_async and num_envs <= ASYNC_MAX_ENVS:
                 rate = measure_async(task, num_envs, steps, repeats)
                 result["gymnasium_async"].setdefault(task, {})[str(num_envs)] = rate
                 _progress(f"{task} N={num_envs} gymnasium-async", rate)
-            if num_envs == max(sizes) and models:
-                rate = statistics.median(physics_rate(models, steps) for _ in range(repeats))
-                result["ceiling"][task] = cores * rate
+    add_overheads(result)
     return result
 
 
@@ -209,20 +305,24 @@ def _progress(what: str, rate: float) -> None:
 
 def markdown(result: dict) -> str:
     """The results as a markdown table with ratios to the ceiling, AsyncVectorEnv and real time."""
-    lines = ["| task | backend | envs | env-steps/s | episodes/s | x ceiling | x async "
-             "| x real time | RSS MB/env |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| task | backend | envs | env-steps/s | episodes/s | ceiling | physics share "
+             "| Python us/env-step | x async | x real time | RSS MB/env |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in result["rows"]:
-        ceiling = result["ceiling"].get(row["task"])
         gym_async = result["gymnasium_async"].get(row["task"], {}).get(str(row["num_envs"]))
-        rate = row["env_steps_per_s"]
-        rss = row["rss_mb_per_env"]
+        rate, rss = row["env_steps_per_s"], row["rss_mb_per_env"]
+        ceiling = row.get("ceiling_env_steps_per_s")
+        python = row.get("python_us_per_env_step")
         lines.append(
             f"| {row['task']} | {row['backend']} | {row['num_envs']} | {rate:.0f} | "
-            f"{row['episodes_per_s']:.2f} | {_ratio(rate, ceiling)} | {_ratio(rate, gym_async)} | "
-            f"{rate / (row['num_envs'] * CONTROL_HZ):.1f} | {'-' if rss is None else f'{rss:.1f}'} |")
+            f"{row['episodes_per_s']:.2f} | {'-' if ceiling is None else f'{ceiling:.0f}'} | "
+            f"{_ratio(rate, ceiling)} | {'-' if python is None else f'{python:.1f}'} | "
+            f"{_ratio(rate, gym_async)} | {rate / (row['num_envs'] * CONTROL_HZ):.1f} | "
+            f"{'-' if rss is None else f'{rss:.1f}'} |")
     lines.append("")
-    lines.append(f"Physics ceiling ({result['cores']} cores x single-thread raw mj_step), "
-                 "env-steps/s: " + ", ".join(f"{t} {v:.0f}" for t, v in result["ceiling"].items()))
+    lines.append("Ceiling: MuJoCo's Batch.step of the same models replaying the same controls, "
+                 f"on {result['cores']} cores (on one core for sync); physics share = env-steps/s "
+                 "/ ceiling.")
     for task, by_size in result["gymnasium_async"].items():
         lines.append(f"Gymnasium AsyncVectorEnv, {task}: " +
                      ", ".join(f"N={n} {v:.0f}" for n, v in by_size.items()) + " env-steps/s")

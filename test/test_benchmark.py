@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 
+import numpy as np
 import pytest
 
 from spaceros_procgen_envs import benchmark
@@ -26,10 +27,19 @@ def test_quick_benchmark_writes_valid_json(tmp_path):
         ("sync", 1), ("sync", 2), ("thread", 1), ("thread", 2)}
     for row in rows:
         assert set(row) == {"task", "backend", "num_envs", "env_steps_per_s", "episodes_per_s",
-                            "rss_mb_per_env"}
+                            "rss_mb_per_env", "ceiling_env_steps_per_s",
+                            "python_us_per_env_step", "physics_share"}
         assert row["task"] == "perseverance" and row["env_steps_per_s"] > 0
+        assert row["episodes_per_s"] > 0, "episodes/s must never read 0"
+        assert 0 < row["physics_share"] == row["env_steps_per_s"] / row["ceiling_env_steps_per_s"]
+        assert row["python_us_per_env_step"] >= 0
     assert all(r["rss_mb_per_env"] > 0 for r in rows if r["num_envs"] == 2)
     assert result["ceiling"]["perseverance"] > 0
+    by_n = result["ceiling_by_n"]["perseverance"]
+    assert set(by_n) == {"1", "2"} and all(c["all_cores"] > 0 and c["one_core"] > 0
+                                           for c in by_n.values())
+    sync_row = next(r for r in rows if r["backend"] == "sync" and r["num_envs"] == 2)
+    assert sync_row["ceiling_env_steps_per_s"] == by_n["2"]["one_core"]
     assert set(result["gymnasium_async"]["perseverance"]) == {"1", "2"}
     assert "| perseverance | thread | 2 |" in proc.stdout
 
@@ -114,3 +124,13 @@ def test_plot_is_a_grid_of_panels_with_one_legend_off_the_data(count, tmp_path):
     assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0  # in view
     plot(fake_result(tasks), tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ceiling_replays_the_controls_the_task_gave_its_physics():
+    from spaceros_procgen_envs import benchmark
+
+    models, state, controls, substeps = benchmark.record_controls("ingenuity", 3, 12)
+    assert len(models) == 3 and state.shape[0] == 3 and substeps >= 1
+    assert controls.shape == (12, 3, models[0].nu)
+    assert np.ptp(controls, axis=0).max() > 0, "the controls must follow the random actions"
+    assert benchmark.physics_ceiling((models, state, controls, substeps), 1, 1) > 0
