@@ -4,12 +4,12 @@
 without it; a missing install is a :class:`PettingZooUnavailableError` that says what to run.
 
 The same core as the single-robot tasks: the world is built by
-:func:`~spaceros_procgen_envs.sim.core.build_worlds` (one MjData layout per task), runs in a
-:class:`~spaceros_procgen_envs.sim.batchview.BatchView` stepped at the 50 Hz agent rate, and is
-reset through ``SimEnv.reset_state`` then ``set_state``/``forward``. Agents are one more axis:
-the multi-robot task (``tasks/rover_team/env.py``) controls, observes, rewards and judges
-success on ``(n_worlds, n_agents, ...)`` arrays; this adapter only turns them into per-agent
-dicts. An agent that terminates (its goal reached) or truncates (time limit) leaves
+:func:`~spaceros_procgen_envs.sim.core.build_worlds` (one MjData layout per task) and runs as a
+:class:`~spaceros_procgen_envs.team_slice.TeamSlice` of one world (a ``BatchView`` stepped at
+the 50 Hz agent rate, reset through ``SimEnv.reset_state`` then ``set_state``/``forward``).
+Agents are one more axis: the multi-robot task (``tasks/rover_team/env.py``) controls,
+observes, rewards and judges success on ``(n_worlds, n_agents, ...)`` arrays; this adapter only
+checks the actions and turns the arrays into per-agent dicts. An agent that terminates (its goal reached) or truncates (time limit) leaves
 ``env.agents`` after the step that reports it, and its robot parks (zero action). A diverging
 simulation (``BatchView.step``'s mask) truncates every live agent with ``info["diverged"] =
 True`` and restarts the world, so no NaN leaks out.
@@ -27,10 +27,10 @@ import numpy as np
 from .assets.pipeline import generate_assets
 from .errors import ProcgenError, unknown_name
 from .registry import get_task, list_tasks
-from .sim.batchview import BatchView
 from .sim.cameras import RenderThread
 from .sim.core import build_worlds, check_action
 from .sim.robots.base import CONTROL_HZ
+from .team_slice import TeamSlice
 
 INSTALL_HINT = "pip install pettingzoo (or the extra: pip install 'spaceros_procgen_envs[pettingzoo]')"
 
@@ -55,8 +55,9 @@ class MultiRobotEnv:
     Args: as :func:`parallel_env`.
 
     Attributes:
-        view: the world's BatchView (one world); ``model``: its MjModel; ``data``: a snapshot
-            of its MjData at the current state (read from the batch on access).
+        team: the :class:`TeamSlice` of this one world (``team.view`` its BatchView);
+        model: its MjModel; data: its MjData at the current state (read from the batch on
+        each access).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": int(CONTROL_HZ),
@@ -76,13 +77,12 @@ class MultiRobotEnv:
                                   **options)[0]
         self.spec, self.env_seed, self.domain = spec, self.world.env_seed, self.world.domain
         self.task, self.model = self.world.task, self.world.model
-        self.view = BatchView([self.model], nthread=1, persistent=render_mode is not None)
+        self.team = TeamSlice([self.world], nthread=1, persistent=render_mode is not None)
         limit_s = spec.time_limit_s if time_limit_s is None else float(time_limit_s)
         self.max_steps = max(1, int(round(limit_s * CONTROL_HZ)))
         self.metadata = {**self.metadata, "name": f"{spec.name}_v0"}
         self.render_mode, self._size, self._renderer = render_mode, (width, height), None
         self._init_agents()
-        self._store_episode()  # the task's initial (zero) episode state, until the first reset
 
     def _init_agents(self) -> None:
         self.possible_agents = list(self.task.agents)
@@ -98,16 +98,15 @@ class MultiRobotEnv:
         self.state_space = gym.spaces.Box(-np.inf, np.inf, (n * gym.spaces.flatdim(
             self.observation_spaces[self.possible_agents[0]]),), np.float32)
         self.info_keys = tuple(f"reward/{name}" for name in self.task.reward_names)
-        # (worlds = 1, agents, ...): this step's actions, the last step's, who is live
+        # (worlds = 1, agents, ...): this step's actions (parked: 0) and who is live
         self._actions = np.zeros((1, n, self.spec.action_dim), np.float32)
-        self._prev = np.zeros_like(self._actions)
         self._live = np.zeros((1, n), bool)
         self.steps = 0
 
     @property
     def dt(self) -> float:
         """Seconds of sim time per step (1 / 50 Hz)."""
-        return self.view.dt
+        return self.team.view.dt
 
     @property
     def rng(self) -> np.random.Generator:
@@ -117,7 +116,7 @@ class MultiRobotEnv:
     @property
     def data(self) -> mujoco.MjData:
         """The world's MjData at the current state (copied out of the batch on each access)."""
-        return self.view.get_data(0, self.world.data)
+        return self.team.data(0)
 
     def observation_space(self, agent: str) -> gym.spaces.Dict:
         """``agent``'s observation space: a Dict of float32 Boxes (the same object every call)."""
@@ -143,17 +142,8 @@ class MultiRobotEnv:
 
     def _restart(self, seed: int | None = None) -> None:
         """A new episode: the world's own reset (scratch MjData), written into the batch."""
-        self.world.reset_state(seed)
-        self.view.set_state(0, self.world.data)
-        self.view.forward(np.zeros(1, np.int32))
-        self._store_episode()
-        self._actions[:] = self._prev[:] = 0.0
-        self._live[:] = False
+        self.team.reset(np.zeros(1, np.int32), [seed])
         self.steps = 0
-
-    def _store_episode(self) -> None:
-        for key, value in self.task.episode_state(self.model, self.world.data).items():
-            self.view.episode[key] = value[None].copy()
 
     def step(self, actions: dict[str, np.ndarray]):
         """One 50 Hz step of every live agent; returns per-agent dicts (obs, reward,
@@ -165,15 +155,11 @@ class MultiRobotEnv:
         """
         live = list(self.agents)
         self._set_actions(actions, live)
-        v, task = self.view, self.task
-        task.control_batch(v, self._actions)
-        diverged = bool(v.step()[0])
+        terms, success, diverged = self.team.step(self._actions, self._live)
         self.steps += 1
-        if diverged:
+        if diverged[0]:  # the world has been restarted already (a new episode)
             return self._diverged(live)
-        terms = [t[0] for t in task.reward_terms_batch(v, self._actions, self._prev, self._live)]
-        success = task.success_batch(v)[0]
-        self._prev[:] = self._actions
+        terms, success = [t[0] for t in terms], success[0]
         rewards, terminated, infos = {}, {}, {}
         for agent in live:
             k = self._index[agent]
@@ -205,8 +191,8 @@ class MultiRobotEnv:
         self._live[0] = [a in live for a in self.possible_agents]
 
     def _diverged(self, live: list[str]):
-        """The state blew up: restart the world and truncate every live agent."""
-        self._restart()
+        """The state blew up (the team restarted the world): truncate every live agent."""
+        self.steps = 0
         zero = [0.0] * len(self.info_keys)
         infos = {a: {**dict(zip(self.info_keys, zero)), "is_success": False, "diverged": True}
                  for a in live}
@@ -215,13 +201,13 @@ class MultiRobotEnv:
                 dict.fromkeys(live, True), infos)
 
     def _observe(self, agents: list[str]) -> dict[str, dict[str, np.ndarray]]:
-        obs = self.task.observe_batch(self.view)
+        obs = self.team.observe()
         return {a: {key: obs[key][0, self._index[a]] for key in self.obs_keys} for a in agents}
 
     def state(self) -> np.ndarray:
         """Global state for centralised critics: every agent's observation (parked ones too),
         flattened in ``possible_agents`` order, float32."""
-        obs = self.task.observe_batch(self.view)
+        obs = self.team.observe()
         return np.concatenate([obs[key][0].reshape(len(self.possible_agents), -1)
                                for key in self.obs_keys], axis=1).ravel().astype(np.float32)
 
@@ -234,7 +220,7 @@ class MultiRobotEnv:
             self._renderer = RenderThread(name="spaceros-render-team")
         camera = mujoco.MjvCamera()
         mujoco.mjv_defaultFreeCamera(self.model, camera)
-        camera.lookat[:] = self.task.poses_batch(self.view)[0][0].mean(axis=0)
+        camera.lookat[:] = self.team.poses()[0][0].mean(axis=0)
         camera.distance, camera.elevation, camera.azimuth = 16.0, -40.0, 135.0
         return self._renderer.call(self._view, self.data, camera, *self._size)
 
