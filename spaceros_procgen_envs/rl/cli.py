@@ -96,9 +96,11 @@ def eval_parser() -> argparse.ArgumentParser:
     parser.set_defaults(num_envs=16)
     parser.add_argument("--backend", type=backend_name, default="thread",
                         help="how the batch is stepped (sync, thread, process, ray)")
-    parser.add_argument("--episodes", type=positive_int, default=1, help="episodes per env")
+    parser.add_argument("--episodes", type=positive_int, default=None,
+                        help="episodes per env (default 1; with --steps: every episode that "
+                             "ends within them)")
     parser.add_argument("--steps", type=positive_int, default=None,
-                        help="stop after this many batch steps, episodes finished or not")
+                        help="run exactly this many batch steps (with --episodes: at most)")
     parser.add_argument("--video", type=video_path, default=None, metavar="PATH.mp4",
                         help="film every env, tiled, into this mp4")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the figures here")
@@ -142,7 +144,8 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         policy = bundle.LoadedPolicy(args.policy)
     except bundle.PolicyError as exc:
         fail(parser, exc)
-    result = evaluate(policy, args.num_envs, args.seed, args.episodes, args.backend,
+    episodes = args.episodes or (None if args.steps else 1)
+    result = evaluate(policy, args.num_envs, args.seed, episodes, args.backend,
                       args.domain, args.steps, record_actions=bool(args.save_actions),
                       video=str(args.video) if args.video else None)
     print(result.summary("eval.py"))

@@ -61,11 +61,12 @@ def start_batch(vec, seed: int) -> dict[str, np.ndarray]:
 
 
 def evaluate(policy: LoadedPolicy, num_envs: int = 16, seed: int | None = None,
-             episodes_per_env: int = 1, backend: str = "thread", domain: str | None = None,
+             episodes_per_env: int | None = 1, backend: str = "thread", domain: str | None = None,
              max_steps: int | None = None, record_actions: bool = False,
              video: str | None = None) -> EvalResult:
-    """Run ``policy`` until every env finished ``episodes_per_env`` episodes (or ``max_steps``
-    batch steps).
+    """Run ``policy`` until every env finished ``episodes_per_env`` episodes or after
+    ``max_steps`` batch steps, whichever comes first (``episodes_per_env=None``: exactly
+    ``max_steps`` steps, counting every episode that ends).
 
     Args:
         policy: a :class:`LoadedPolicy`.
@@ -99,6 +100,9 @@ def _recorder(vec, video: str | None, seed: int):
 
 def _run(policy, vec, seed, episodes_per_env, max_steps, record_actions, recorder) -> EvalResult:
     n = vec.num_envs
+    if episodes_per_env is None and max_steps is None:
+        raise ValueError("evaluate needs episodes_per_env or max_steps")
+    episodes_per_env = episodes_per_env or np.iinfo(np.int64).max
     obs = start_batch(vec, seed)
     done_count, running = np.zeros(n, np.int64), np.zeros(n)
     returns, successes, actions_log = [[] for _ in range(n)], [[] for _ in range(n)], []
