@@ -10,9 +10,14 @@ import numpy as np
 
 def rotate_inverse(quat: np.ndarray, vec: np.ndarray) -> np.ndarray:
     """World vectors ``vec`` (n, 3) in the body frames of ``quat`` (n, 4): R^T v."""
-    w, axis = quat[:, :1], -quat[:, 1:]
-    t = 2.0 * np.cross(axis, vec)
-    return vec + w * t + np.cross(axis, t)
+    w, x, y, z = quat[:, 0], -quat[:, 1], -quat[:, 2], -quat[:, 3]  # the conjugate
+    vx, vy, vz = vec[:, 0], vec[:, 1], vec[:, 2]
+    tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
+    out = np.empty_like(vec)
+    out[:, 0] = vx + w * tx + (y * tz - z * ty)
+    out[:, 1] = vy + w * ty + (z * tx - x * tz)
+    out[:, 2] = vz + w * tz + (x * ty - y * tx)
+    return out
 
 
 def yaw(quat: np.ndarray) -> np.ndarray:

@@ -23,7 +23,9 @@ import numpy as np
 from ..assets.pipeline import generate_assets
 from ..assets.types import Asset
 from ..sim.cameras import DEFAULT_RESOLUTION, RenderThread
-from ..sim.core import SimEnv, build_worlds
+from ..registry import get_task
+from ..sim.core import SimEnv
+from ..sim.world_cache import WorldStore, build_cached
 
 
 @dataclass
@@ -114,19 +116,60 @@ class EnvFactory:
     task_options: dict[str, Any] = field(default_factory=dict)
     camera_resolution: tuple[int, int] = DEFAULT_RESOLUTION
 
+    def world_store(self, start: int, stop: int) -> WorldStore:
+        """The compiled-world cache entries of envs ``start..stop-1``."""
+        spec = get_task(self.task)
+        keys = [{name: request.key for name, request in
+                 spec.asset_requests(self.seed + i, self.domain).items()}
+                for i in range(start, stop)]
+        return WorldStore(self.task, spec.resolve_domain(self.domain).name, keys,
+                          self.task_options)
+
+    def prepare(self, num_envs: int, progress: bool | None = None
+                ) -> dict[int, dict[str, Asset]]:
+        """The assets of the envs whose compiled world is not cached, by env index, generated
+        on all cores (empty when every world is cached: then nothing is loaded)."""
+        assets: dict[int, dict[str, Asset]] = {}
+        for first, last in _runs(self.world_store(0, num_envs).missing()):
+            made, _ = generate_assets(self.task, last - first, self.seed + first, self.domain,
+                                      progress=progress)
+            assets.update(enumerate(made, first))
+        return assets
+
     def build(self, start: int, stop: int,
-              assets: list[dict[str, Asset]] | None = None) -> list[SimEnv]:
-        """SimEnvs ``start..stop-1``; ``assets`` of those envs, else loaded from the cache
-        (generated in-process if missing, so a worker never starts a pool of its own)."""
-        if assets is None:
-            assets, _ = generate_assets(self.task, stop - start, self.seed + start, self.domain,
-                                        workers=1, progress=False)
-        envs = build_worlds(self.task, assets, self.seed + start, self.domain,
-                            self.camera_resolution, **self.task_options)
+              assets: dict[int, dict[str, Asset]] | list[dict[str, Asset]] | None = None
+              ) -> list[SimEnv]:
+        """SimEnvs ``start..stop-1``, from the compiled-world cache where it has them. A world
+        that must be built takes its assets from ``assets`` (by env index in the batch, as
+        :meth:`prepare` returns them, or a list for envs ``start..stop-1``), else from the
+        asset cache (generated in-process if missing, so a worker never starts a pool)."""
+        given = dict(enumerate(assets, start)) if isinstance(assets, list) else (assets or {})
+
+        def get_assets(indices: list[int]) -> list[dict[str, Asset]]:
+            found = {i: given[start + i] for i in indices if start + i in given}
+            for first, last in _runs([i for i in indices if i not in found]):
+                made, _ = generate_assets(self.task, last - first, self.seed + start + first,
+                                          self.domain, workers=1, progress=False)
+                found.update(enumerate(made, first))
+            return [found[i] for i in indices]
+
+        envs = build_cached(self.task, self.seed + start, self.world_store(start, stop),
+                            get_assets, self.domain, self.camera_resolution, **self.task_options)
         if self.max_episode_steps is not None:
             for env in envs:
                 env.max_steps = int(self.max_episode_steps)
         return envs
+
+
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted ``indices`` as contiguous (first, stop) runs: [0, 1, 2, 5] -> [(0, 3), (5, 6)]."""
+    runs: list[tuple[int, int]] = []
+    for i in sorted(indices):
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
 
 
 def block_size(observation_space: gym.spaces.Dict, dtype) -> int:
@@ -139,14 +182,26 @@ def obs_views(flat: np.ndarray, observation_space: gym.spaces.Dict,
               images: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per-key (n, *shape) views into the (n, D) float32 block and the (n, P) uint8 block,
     in the space's key order (each key takes the next elements of its dtype's block)."""
-    views, offsets = {}, {np.dtype(np.float32): 0, np.dtype(np.uint8): 0}
     blocks = {np.dtype(np.float32): flat, np.dtype(np.uint8): images}
-    for key, space in observation_space.items():
-        size, offset = int(np.prod(space.shape)), offsets[space.dtype]
-        block = blocks[space.dtype]
-        views[key] = block[:, offset:offset + size].reshape(len(block), *space.shape)
-        offsets[space.dtype] += size
-    return views
+    n = len(flat)
+    return {key: blocks[dtype][:, start:stop].reshape(n, *shape)
+            for key, dtype, start, stop, shape in _layout(observation_space)}
+
+
+_LAYOUTS: dict[int, tuple] = {}
+
+
+def _layout(observation_space: gym.spaces.Dict) -> tuple:
+    """(key, dtype, start, stop, shape) of every key in its dtype's block (computed once)."""
+    entry = _LAYOUTS.get(id(observation_space))
+    if entry is None or entry[0] is not observation_space:
+        offsets, plan = {np.dtype(np.float32): 0, np.dtype(np.uint8): 0}, []
+        for key, space in observation_space.items():
+            size, start = int(np.prod(space.shape)), offsets[space.dtype]
+            plan.append((key, space.dtype, start, start + size, space.shape))
+            offsets[space.dtype] += size
+        entry = _LAYOUTS[id(observation_space)] = (observation_space, tuple(plan))
+    return entry[1]
 
 
 def allocate(num_envs: int, observation_space: gym.spaces.Dict,

@@ -53,9 +53,11 @@ class PerseveranceTask(WaypointTask):
 
     def target_rel_batch(self, v) -> np.ndarray:
         """(n, 2) waypoint in each rover's heading frame, m."""
-        pos, quat = self.robot.base_pose_batch(v)
-        delta = v.episode["target"] - pos
-        return vecmath.heading_frame(quat, delta[:, 0], delta[:, 1])
+        def compute():
+            pos, quat = self.robot.base_pose_batch(v)
+            delta = v.episode["target"] - pos
+            return vecmath.heading_frame(quat, delta[:, 0], delta[:, 1])
+        return v.memo("target_rel", compute)
 
     def terms_batch(self, v, actions, prev_actions):
         terms = super().terms_batch(v, actions, prev_actions)
