@@ -131,7 +131,16 @@ def write_entry(path: Path, payload: bytes) -> None:
     Raises:
         CacheError: the directory cannot be created or written.
     """
-    data = MAGIC + hashlib.sha256(payload).digest() + payload
+    write_atomic(path, MAGIC + hashlib.sha256(payload).digest() + payload)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file of this writer's own in the same
+    directory and ``os.replace`` (concurrent writers all succeed; a reader never sees half).
+
+    Raises:
+        CacheError: the directory cannot be created or written.
+    """
     temp = path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     try:
         _write_new(temp, data)

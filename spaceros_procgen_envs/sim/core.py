@@ -42,6 +42,8 @@ class WorldDraft:
     """One env's task object and its world as an uncompiled ``MjSpec`` (cameras added for
     ``_visual`` tasks): what :func:`build_worlds` pads to one layout before compiling."""
 
+    model: mujoco.MjModel | None = None  # set when the world comes compiled (:meth:`compiled`)
+
     def __init__(self, task: str, assets: dict[str, Asset], domain: str | None = None,
                  **task_options):
         self.spec = get_task(task)
@@ -49,6 +51,15 @@ class WorldDraft:
         self.task = self.spec.task_class()(self.spec, self.domain, assets, **task_options)
         self.mj_spec = self.task.build()
         self.camera_names = self.task.add_cameras(self.mj_spec) if is_visual(task) else []
+
+    @classmethod
+    def compiled(cls, task, model: mujoco.MjModel, camera_names: list[str]) -> WorldDraft:
+        """A world that is already compiled (from the world cache): ``task`` is the task
+        object after build + bind, ``model`` its padded model; no ``MjSpec``."""
+        draft = cls.__new__(cls)
+        draft.spec, draft.domain, draft.task = task.spec, task.domain, task
+        draft.mj_spec, draft.model, draft.camera_names = None, model, list(camera_names)
+        return draft
 
 
 def build_worlds(task: str, assets: list[dict[str, Asset]], first_seed: int,
@@ -96,9 +107,12 @@ class SimEnv:
         spec = draft.spec
         self.spec, self.env_seed, self.domain, self.task = spec, int(env_seed), draft.domain, draft.task
         camera_names = draft.camera_names
-        if face_total is not None:
-            scene.pad_faces(draft.mj_spec, face_total)
-        self.model = scene.compile_world(draft.mj_spec)
+        if draft.model is not None:  # compiled and padded already (world cache)
+            self.model = draft.model
+        else:
+            if face_total is not None:
+                scene.pad_faces(draft.mj_spec, face_total)
+            self.model = scene.compile_world(draft.mj_spec)
         self.data = mujoco.MjData(self.model)
         self.task.bind(self.model)
         self.cameras = cams.CameraRig(self.model, camera_names, cams.check_resolution(

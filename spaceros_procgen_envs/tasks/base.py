@@ -17,7 +17,7 @@ import numpy as np
 
 from ..assets.types import Asset, Heightmap, MeshAsset
 from ..domains import Domain
-from ..registry import TaskSpec
+from ..registry import TaskSpec, get_task
 from ..sim import cameras, scene
 from ..sim.robots.base import Robot
 
@@ -58,6 +58,22 @@ class Task:
                              for name in self._terms]
         self.robot: Robot = self.make_robot()
         self.model: mujoco.MjModel | None = None
+
+    # --- pickling (the compiled-world cache stores a task after build + bind) ---------------
+    def __getstate__(self) -> dict:
+        """Everything the task needs after :meth:`build` and :meth:`bind`, without the heavy or
+        unpicklable parts: the registry entry travels by name, the model is dropped (the
+        restorer binds it again) and mesh assets keep only their ``meta`` (meshes are only read
+        while building; heightmaps stay whole, tasks read them at reset and in the batch)."""
+        state = dict(self.__dict__)
+        state["spec"], state["model"] = self.spec.name, None
+        state["assets"] = {name: asset if isinstance(asset, Heightmap) else
+                           MeshAsset({}, dict(asset.meta)) for name, asset in self.assets.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.spec = get_task(state["spec"])
 
     # --- to override -------------------------------------------------------------------
     def make_robot(self) -> Robot:

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 from gymnasium.error import AlreadyPendingCallError, ClosedEnvironmentError, NoAsyncCallError
 
-from ..assets.pipeline import generate_assets
 from ..errors import ProcgenError, unknown_name
 from ..sim.core import SimEnv
 from .batch import Buffers, EnvFactory, EnvSlice, Layout, allocate, make_slice, split
@@ -283,9 +282,9 @@ def make_backend(name: str, factory: EnvFactory, num_envs: int, workers: int | N
         from .ray_backend import connect
 
         connect(options.get("ray_address"))
-    # Assets first, on all cores with a progress bar: remote workers then only load the cache.
-    assets, _ = generate_assets(factory.task, num_envs, factory.seed, factory.domain,
-                                progress=progress)
+    # Assets of the worlds not cached yet first, on all cores with a progress bar: remote
+    # workers then only load the caches (a warm start loads no asset at all).
+    assets = factory.prepare(num_envs, progress)
     if name in ("sync", "thread"):
         envs = factory.build(0, num_envs, assets)
         return InProcessBackend(envs, 1 if name == "sync" else workers or available_cores(), name)

@@ -1,0 +1,253 @@
+"""The compiled-world cache: a warm start loads each env's compiled model, no MjSpec at all.
+
+It lives beside the asset cache (:func:`~..assets.cache.cache_dir`, ``$SPACEROS_PROCGEN_CACHE_DIR``)
+and is content-addressed like it. A world is named by a hash of everything that makes it
+(:func:`faces_ident`): the task's full name (``_visual`` included), the domain, every asset key
+of the env, the task options, MuJoCo's version and :func:`builder_version` (a hash of the
+source of ``sim/``, ``tasks/`` and ``domains.py``, so a changed builder never serves a stale
+world), plus the face total the batch pads every world to. Per env there are three files:
+
+* ``faces-<key>.faces``: the world's own (unpadded) mesh-face count, so the batch's face total
+  is known before anything is built;
+* ``world-<key>.world``: the camera names and the task object after build + bind (pickled
+  without its meshes, see ``Task.__getstate__``), and the size and CRC-32 of the model file;
+* ``world-<key>.<crc>.mjb``: the compiled model as ``mj_saveModel`` writes it.
+
+``.faces`` and ``.world`` files are ``MAGIC | crc32 | payload``. Every file is written
+atomically (:func:`~..assets.cache.write_atomic`); a bad header, a CRC mismatch, a model that
+will not load or a task that will not unpickle is deleted with one warning and rebuilt.
+Pickles are read only from this cache directory, which holds nothing but what this package
+wrote there (the same trust as the asset cache).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import pickle
+import warnings
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from ..assets import cache
+from ..assets.types import Asset
+from . import cameras as cams
+from . import scene
+from .core import SimEnv, WorldDraft
+
+MAGIC = b"SPPGW\x00\x01\n"  # format version 1
+_HEADER = len(MAGIC) + 4  # magic, then the payload's CRC-32 (big-endian)
+PACKAGE = Path(__file__).resolve().parents[1]
+BUILDER_SOURCES = ("sim", "tasks", "domains.py")  # relative to the package
+
+
+class CorruptWorld(Exception):
+    """A world cache file that is not intact (internal; never escapes)."""
+
+
+@functools.cache
+def builder_version() -> str:
+    """Hash of the source of every module that builds worlds (16 hex chars)."""
+    digest = hashlib.sha256()
+    for source in BUILDER_SOURCES:
+        root = PACKAGE / source
+        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"type": type(value).__qualname__, **asdict(value)}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)  # an option without a stable form keys by its repr
+
+
+def faces_ident(task: str, domain: str, asset_keys: dict[str, str],
+                task_options: dict[str, Any]) -> str:
+    """The world's identity without the face total: what its ``.faces`` entry is named by."""
+    ident = {"task": task, "domain": domain, "assets": asset_keys, "options": task_options,
+             "mujoco": mujoco.__version__, "builder": builder_version()}
+    blob = json.dumps(ident, sort_keys=True, default=_jsonable)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def frame(payload: bytes) -> bytes:
+    """``MAGIC | crc32 | payload``: what a ``.faces`` or ``.world`` file holds."""
+    return MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload
+
+
+def unframe(data: bytes) -> bytes:
+    """The payload of :func:`frame`'s output; :class:`CorruptWorld` if it is not intact."""
+    if len(data) < _HEADER or data[:len(MAGIC)] != MAGIC:
+        raise CorruptWorld("bad header")
+    payload = data[_HEADER:]
+    if zlib.crc32(payload) != int.from_bytes(data[len(MAGIC):_HEADER], "big"):
+        raise CorruptWorld("checksum mismatch")
+    return payload
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise cache._cache_error(path.parent, exc) from None
+
+
+def _discard(paths: list[Path], reason: str) -> None:
+    warnings.warn(f"corrupt world cache file {paths[0]} ({reason}); rebuilding it",
+                  RuntimeWarning, stacklevel=3)
+    for path in paths:
+        cache._remove_quietly(path)
+
+
+class WorldStore:
+    """The cache entries of one batch's worlds (env ``i`` of the batch is entry ``i``).
+
+    Args:
+        task: the task's full name (``perseverance_visual`` keeps its suffix).
+        domain: the resolved domain name.
+        asset_keys: per env, asset name -> :attr:`~..assets.generators.AssetRequest.key`.
+        task_options: the options the task objects are made with (part of the key).
+    """
+
+    def __init__(self, task: str, domain: str, asset_keys: list[dict[str, str]],
+                 task_options: dict[str, Any]):
+        self.directory = cache.cache_dir()
+        self.idents = [faces_ident(task, domain, keys, task_options) for keys in asset_keys]
+
+    def __len__(self) -> int:
+        return len(self.idents)
+
+    def faces_path(self, i: int) -> Path:
+        return self.directory / f"faces-{self.idents[i]}.faces"
+
+    def world_path(self, i: int, total: int) -> Path:
+        return self.directory / f"world-{self.world_key(i, total)}.world"
+
+    def world_key(self, i: int, total: int) -> str:
+        """Env ``i``'s world padded to ``total`` mesh faces."""
+        return hashlib.sha256(f"{self.idents[i]}:{int(total)}".encode()).hexdigest()[:32]
+
+    # --- face counts ----------------------------------------------------------------------
+    def face_counts(self) -> list[int | None]:
+        """Every env's unpadded mesh-face count, None where it is not cached."""
+        return [self._faces(i) for i in range(len(self))]
+
+    def _faces(self, i: int) -> int | None:
+        path = self.faces_path(i)
+        data = _read(path)
+        if data is None:
+            return None
+        try:
+            return int(unframe(data).decode())
+        except (CorruptWorld, ValueError) as exc:
+            _discard([path], str(exc))
+            return None
+
+    def put_faces(self, i: int, count: int) -> None:
+        cache.write_atomic(self.faces_path(i), frame(str(int(count)).encode()))
+
+    def missing(self) -> list[int]:
+        """Envs that cannot start from the cache as it stands: face count unknown, or no
+        world at the face total of the known counts."""
+        counts = self.face_counts()
+        known = [c for c in counts if c is not None]
+        if len(known) < len(counts):
+            return [i for i, c in enumerate(counts) if c is None]
+        total = scene.face_total(known)
+        return [i for i in range(len(self)) if not self.world_path(i, total).is_file()]
+
+    # --- worlds ---------------------------------------------------------------------------
+    def get(self, i: int, total: int) -> WorldDraft | None:
+        """Env ``i``'s compiled world at ``total`` faces (its task restored, not yet bound to
+        the model: :class:`SimEnv` binds it), or None on a miss or a corrupt entry."""
+        path = self.world_path(i, total)
+        data = _read(path)
+        if data is None:
+            return None
+        model_path = None
+        try:
+            entry = pickle.loads(unframe(data))
+            model_path = path.with_name(entry["model_file"])
+            model_bytes = _read(model_path)
+            if model_bytes is None:
+                raise CorruptWorld("its model file is missing")
+            if len(model_bytes) != entry["model_size"] or zlib.crc32(model_bytes) != entry["model_crc"]:
+                raise CorruptWorld("model checksum mismatch")
+            model = mujoco.MjModel.from_binary_path(str(model_path))
+        except Exception as exc:  # corrupt, truncated, or written by an incompatible build
+            _discard([p for p in (path, model_path) if p is not None], str(exc) or type(exc).__name__)
+            return None
+        return WorldDraft.compiled(entry["task"], model, entry["camera_names"])
+
+    def put(self, i: int, total: int, env: SimEnv) -> None:
+        """Store env ``i``'s world (built just now, before any reset) at ``total`` faces."""
+        buffer = np.empty(mujoco.mj_sizeModel(env.model), np.uint8)
+        mujoco.mj_saveModel(env.model, None, buffer)
+        model_bytes = buffer.tobytes()
+        crc = zlib.crc32(model_bytes)
+        path = self.world_path(i, total)
+        model_file = f"{path.stem}.{crc:08x}.mjb"
+        cache.write_atomic(path.with_name(model_file), model_bytes)
+        entry = {"model_file": model_file, "model_size": len(model_bytes), "model_crc": crc,
+                 "camera_names": [env.model.camera(c).name for c in env.cameras.ids]
+                 if env.cameras else [],  # full names (the rig keeps short ones)
+                 "task": env.task}
+        cache.write_atomic(path, frame(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
+
+
+AssetSource = Callable[[list[int]], list[dict[str, Asset]]]
+
+
+def build_cached(task: str, first_seed: int, store: WorldStore, get_assets: AssetSource,
+                 domain: str | None = None,
+                 camera_resolution: tuple[int, int] = cams.DEFAULT_RESOLUTION,
+                 **task_options) -> list[SimEnv]:
+    """The worlds of envs ``first_seed, first_seed + 1, ...`` from the cache where it has them,
+    else built (from ``get_assets(indices)``, which loads those envs' assets) and stored.
+
+    Every world is padded to one face total, as :func:`~.core.build_worlds` does; a world that
+    comes from the cache steps exactly like one built now. When every world is cached no asset
+    is loaded and no ``MjSpec`` made.
+    """
+    counts = store.face_counts()
+    drafts: dict[int, WorldDraft] = {}
+    unknown = [i for i, count in enumerate(counts) if count is None]
+    for i, draft in _drafts(task, unknown, get_assets, domain, task_options):
+        drafts[i], counts[i] = draft, scene.mesh_faces(draft.mj_spec)
+        store.put_faces(i, counts[i])
+    total = scene.face_total(counts)
+    worlds = {i: store.get(i, total) for i in range(len(store)) if i not in drafts}
+    rebuild = [i for i, world in worlds.items() if world is None]
+    drafts.update(_drafts(task, rebuild, get_assets, domain, task_options))
+    envs = []
+    for i in range(len(store)):
+        built = i in drafts
+        env = SimEnv(task, None, first_seed + i, domain, camera_resolution,
+                     draft=drafts.pop(i) if built else worlds.pop(i), face_total=total)
+        if built:
+            store.put(i, total, env)
+        envs.append(env)
+    return envs
+
+
+def _drafts(task: str, indices: list[int], get_assets: AssetSource, domain: str | None,
+            task_options: dict[str, Any]) -> list[tuple[int, WorldDraft]]:
+    if not indices:
+        return []
+    assets = get_assets(indices)
+    return [(i, WorldDraft(task, env_assets, domain, **task_options))
+            for i, env_assets in zip(indices, assets)]
