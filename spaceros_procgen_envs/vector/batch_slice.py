@@ -17,6 +17,7 @@ from ..sim import vecmath
 from ..sim.batchview import BatchView
 from ..sim.cameras import RenderThread
 from ..sim.core import SimEnv
+from .batch import split
 
 
 def _stack(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
@@ -45,9 +46,14 @@ class BatchSlice:
         self.needs_reset = np.zeros(self.n, bool)
         self._stepping = np.ones(self.n, bool)
         self._diverged = np.zeros(self.n, bool)
-        self.render_thread = RenderThread(name="spaceros-render")
-        for env in envs:
-            env.use_render_thread(self.render_thread)
+        # Rendering: one GL context per render thread, ``nthread`` threads drawing contiguous
+        # chunks of the slice's worlds in parallel (llvmpipe releases the GIL while drawing).
+        self.chunks = split(self.n, nthread)
+        self.render_threads = [RenderThread(name=f"spaceros-render{k}")
+                               for k in range(len(self.chunks))]
+        for (a, b), thread in zip(self.chunks, self.render_threads):
+            for env in envs[a:b]:
+                env.use_render_thread(thread)
 
     def __len__(self) -> int:
         return self.n
@@ -133,32 +139,39 @@ class BatchSlice:
         self.needs_reset = stepping & (out.terminated | out.truncated)
 
     # --- rendering (per world, in the slice's render thread) ---------------------------------
-    def render(self, out) -> Future | None:
+    def render(self, out) -> list[Future] | None:
+        """Every world's cameras into ``out`` (``_visual`` tasks), in the render threads; wait
+        with :meth:`render_wait`."""
         if not self.has_cameras:
             return None
-        return self.render_thread.submit(self._render_all, out.obs_flat, out.images)
+        return [thread.submit(self._render_chunk, a, b, out.obs_flat, out.images)
+                for (a, b), thread in zip(self.chunks, self.render_threads)]
 
     @staticmethod
-    def render_wait(pending: Future | None) -> None:
-        if pending is not None:
-            pending.result()
+    def render_wait(pending: list[Future] | None) -> None:
+        for future in pending or ():
+            future.result()
 
-    def _render_all(self, obs: np.ndarray, images: np.ndarray) -> None:
-        for i, env in enumerate(self.envs):
-            self.view.get_data(i, env.data)
-            env.render_into(obs[i], images[i])
+    def _render_chunk(self, start: int, stop: int, obs: np.ndarray, images: np.ndarray) -> None:
+        for i in range(start, stop):
+            self.view.get_data(i, self.envs[i].data)  # the world as its last substep left it
+            self.envs[i].render_into(obs[i], images[i])
 
     def views(self, width: int, height: int) -> list[np.ndarray]:
         return self.views_async(width, height).result()
 
     def views_async(self, width: int, height: int) -> Future:
-        def draw():
+        """One picture per world for people (video), drawn in the render threads."""
+        def chunk(start: int, stop: int) -> list[np.ndarray]:
             frames = []
-            for i, env in enumerate(self.envs):
-                self.view.get_data(i, env.data)
-                frames.append(env.view_now(width, height))
+            for i in range(start, stop):
+                self.view.get_data(i, self.envs[i].data)
+                frames.append(self.envs[i].view_now(width, height))
             return frames
-        return self.render_thread.submit(draw)
+
+        pending = [thread.submit(chunk, a, b)
+                   for (a, b), thread in zip(self.chunks, self.render_threads)]
+        return _Gathered(pending)
 
     # --- ROS ------------------------------------------------------------------------------
     def robot_states(self) -> list[dict[str, Any]]:
@@ -182,5 +195,16 @@ class BatchSlice:
         return states
 
     def close(self) -> None:
-        self.render_thread.close()
+        for thread in self.render_threads:
+            thread.close()
         self.envs.clear()
+
+
+class _Gathered:
+    """The frames of several render threads' futures, in order, behind ``result()``."""
+
+    def __init__(self, pending: list[Future]):
+        self.pending = pending
+
+    def result(self) -> list[np.ndarray]:
+        return [frame for future in self.pending for frame in future.result()]
