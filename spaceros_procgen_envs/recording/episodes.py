@@ -7,8 +7,10 @@ of steps ``t0 + 1 .. t0 + L``. With NEXT_STEP autoreset, the step after an episo
 returns the next episode's first observation (its action is ignored by the env and not
 stored), so that episode starts at the time of that step.
 
-Episodes are written in chunks (every :data:`FLUSH_BYTES` of batch data, and on close), so
-memory stays bounded for camera tasks and an interrupted run keeps every completed step.
+Each episode is written when it ends (a few HDF5 datasets per episode: appending small chunks
+costs far more). Open episodes are appended in chunks every :data:`FLUSH_BYTES` of batch data
+or :data:`MAX_FLUSH_STEPS` steps (memory stays bounded for camera tasks) and on close, so an
+interrupted run keeps every completed step.
 Minari's episode ids are given in the order episodes first reach the disk.
 """
 
@@ -21,7 +23,7 @@ import numpy as np
 from .paths import DiskGuard
 
 FLUSH_BYTES = 32 << 20  # batch data kept in memory before a chunk is appended
-MAX_FLUSH_STEPS = 500   # ... or this many steps, whichever comes first
+MAX_FLUSH_STEPS = 3000  # ... or this many steps (1 min of sim time), whichever comes first
 EPISODE_OVERHEAD = 96 << 10  # bytes on disk a new episode costs beyond its data (HDF5), about
 
 
@@ -94,7 +96,7 @@ class EpisodeBook:
         for i in rows:
             self._end(i, "reset")
         if cut:  # their last rows are in the frame the reset overwrites: write them first
-            self.flush()
+            self.flush(closed_only=True)
         if not self.frames:  # the first reset: a frame of its own
             self.frames.append(Frame({k: v.copy() for k, v in obs.items()}, None, None,
                                      np.zeros(self.num_envs), np.zeros(self.num_envs, bool),
@@ -145,6 +147,8 @@ class EpisodeBook:
         self._pending_bytes += frame.nbytes
         if self._pending_bytes >= FLUSH_BYTES or len(self.frames) > MAX_FLUSH_STEPS:
             self.flush()
+        elif self.closed:  # whole episodes: one HDF5 dataset per key each, written once
+            self.flush(closed_only=True)
 
     def _begin(self, i: int, time: int, how: str, seed: int | None) -> None:
         self.open[i] = Episode(int(i), time, how, self.seeds[i], int(self.resets[i]),
@@ -171,12 +175,14 @@ class EpisodeBook:
             self._end(i, "interrupted")
         self.flush()
 
-    def flush(self) -> None:
-        """Append every episode's rows not yet on disk; drop the frames no longer needed."""
-        eps = [ep for ep in (*self.closed, *self.open) if ep is not None and ep.length > 0
-               and ep.obs_written < ep.length + 1]
+    def flush(self, closed_only: bool = False) -> None:
+        """Append the rows not yet on disk of every episode (``closed_only``: of the episodes
+        that ended); drop the frames no longer needed."""
+        eps = [ep for ep in (*self.closed, *(() if closed_only else self.open))
+               if ep is not None and ep.length > 0 and ep.obs_written < ep.length + 1]
         if self.writer is not None and eps:
-            chunks = [self._chunk(ep) for ep in eps]
+            blocks = self._blocks()
+            chunks = [self._chunk(ep, blocks) for ep in eps]
             self.guard.count(sum(nbytes for _, nbytes in chunks))
             for ep in eps:
                 if ep.id is None:
@@ -189,18 +195,26 @@ class EpisodeBook:
         self.closed = []
         self._trim()
 
-    def _rows(self, start: int, stop: int) -> list[Frame]:
-        return self.frames[start - self.base:stop - self.base]
+    def _blocks(self) -> dict:
+        """Every frame in memory stacked per array: (frames, envs, ...) each."""
+        frames, n = self.frames, self.num_envs
+        ref = next(f.actions for f in frames if f.actions is not None)
+        info0, act0 = np.zeros((n, len(self.info_keys))), np.zeros_like(ref)
+        return {"obs": {key: np.stack([f.obs[key] for f in frames]) for key in frames[0].obs},
+                "info": np.stack([info0 if f.info is None else f.info for f in frames]),
+                "actions": np.stack([act0 if f.actions is None else f.actions for f in frames]),
+                "rewards": np.stack([f.rewards for f in frames]),
+                "terminations": np.stack([f.terminated for f in frames]),
+                "truncations": np.stack([f.truncated for f in frames])}
 
-    def _chunk(self, ep: Episode) -> tuple[dict, int]:
+    def _chunk(self, ep: Episode, blocks: dict) -> tuple[dict, int]:
         """The episode's unwritten rows: observations/infos from ``t0 + obs_written``,
         transitions from ``t0 + max(obs_written, 1)``, to ``t0 + length``."""
-        i, stop = ep.env, ep.t0 + ep.length + 1
-        obs_frames = self._rows(ep.t0 + ep.obs_written, stop)
-        step_frames = self._rows(ep.t0 + max(ep.obs_written, 1), stop)
-        obs = {key: np.stack([f.obs[key][i] for f in obs_frames]) for key in obs_frames[0].obs}
-        zeros = np.zeros(len(self.info_keys))
-        info = np.stack([zeros if f.info is None else f.info[i] for f in obs_frames])
+        i, stop = ep.env, ep.t0 + ep.length + 1 - self.base
+        rows = slice(ep.t0 + ep.obs_written - self.base, stop)
+        steps = slice(ep.t0 + max(ep.obs_written, 1) - self.base, stop)
+        obs = {key: value[rows, i] for key, value in blocks["obs"].items()}
+        info = blocks["info"][rows, i].copy()
         if ep.obs_written == 0:
             info[0] = 0.0  # the reset's row: no reward terms, no flags
         terms = {k[len("reward/"):]: info[:, c] for c, k in enumerate(self.info_keys)
@@ -208,10 +222,8 @@ class EpisodeBook:
         infos = {"reward": terms, **{k: info[:, c] > 0 for c, k in enumerate(self.info_keys)
                                      if k in self.bool_keys}}
         chunk = {"observations": obs, "infos": infos,
-                 "actions": np.stack([f.actions[i] for f in step_frames]),
-                 "rewards": np.array([f.rewards[i] for f in step_frames]),
-                 "terminations": np.array([f.terminated[i] for f in step_frames]),
-                 "truncations": np.array([f.truncated[i] for f in step_frames]),
+                 **{key: blocks[key][steps, i] for key in
+                    ("actions", "rewards", "terminations", "truncations")},
                  "seed": ep.seed_attr if ep.obs_written == 0 else None}
         nbytes = sum(v.nbytes for v in obs.values()) + info.nbytes + chunk["actions"].nbytes
         return chunk, nbytes
