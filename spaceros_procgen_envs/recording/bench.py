@@ -1,9 +1,10 @@
 """``benchmark.py --record``: what recording costs (env-steps/s with and without it, MB/s).
 
 Per task and backend, at one batch size: the batch stepped with random actions without
-recording and through :class:`~.recorder.RecordingVectorEnv` (bag + dataset, closed inside
-the timing, so the final flush counts), median of ``repeats`` runs after a warm-up; MB/s is
-the recording directory's size over the recorded run's wall time.
+recording and through :class:`~.recorder.RecordingVectorEnv` (bag + dataset, episodes written
+as they end), median of ``repeats`` runs after a warm-up; closing (the open episodes' rows, the
+bag's index) is timed on its own. MB/s is the bytes on disk per env step times the recording
+rate.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def _make(task: str, backend: str, num_envs: int):
 
 
 def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | None
-           ) -> tuple[float, int]:
-    """(env-steps/s, bytes on disk) of one run; ``where``: record there, None: plain."""
+           ) -> tuple[float, int, float]:
+    """(env-steps/s, bytes on disk, close s) of one run; ``where``: record there, None: plain."""
     env = _make(task, backend, num_envs)
     if where is not None:
         env = RecordingVectorEnv(env, where)
@@ -45,13 +46,14 @@ def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | Non
         start = time.perf_counter()
         for k in range(WARMUP_STEPS, WARMUP_STEPS + steps):
             env.step(actions[k])
-        if where is not None:
-            env.recorder.close()  # the last chunks are part of the cost
         seconds = time.perf_counter() - start
+        if where is not None:
+            env.recorder.close()
+        close_s = time.perf_counter() - start - seconds
     finally:
         env.close()
     size = 0 if where is None else sum(f.stat().st_size for f in where.rglob("*") if f.is_file())
-    return steps * num_envs / seconds, size
+    return steps * num_envs / seconds, size, close_s
 
 
 def measure_recording(result: dict, tasks: Sequence[str], num_envs: int,
@@ -69,19 +71,21 @@ def measure_recording(result: dict, tasks: Sequence[str], num_envs: int,
 
 
 def _measure(task: str, backend: str, num_envs: int, steps: int, repeats: int) -> dict:
-    plain, recorded, sizes = [], [], []
+    plain, recorded, sizes, closing = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="spaceros_record_bench_") as tmp:
         for k in range(repeats):
             plain.append(_timed(task, backend, num_envs, steps, None)[0])
             where = Path(tmp) / f"run{k}"
-            rate, size = _timed(task, backend, num_envs, steps, where)
+            rate, size, close_s = _timed(task, backend, num_envs, steps, where)
             recorded.append(rate)
             sizes.append(size)
+            closing.append(close_s)
             shutil.rmtree(where, ignore_errors=True)
     row = {"task": task, "backend": backend, "num_envs": num_envs,
            "env_steps_per_s": statistics.median(plain),
            "recording_env_steps_per_s": statistics.median(recorded),
-           "bytes_per_env_step": statistics.median(sizes) / (steps * num_envs)}
+           "bytes_per_env_step": statistics.median(sizes) / (steps * num_envs),
+           "close_s": statistics.median(closing)}
     row["ratio"] = row["recording_env_steps_per_s"] / row["env_steps_per_s"]
     row["x_real_time"] = row["recording_env_steps_per_s"] / (num_envs * CONTROL_HZ)
     row["mb_per_s"] = row["recording_env_steps_per_s"] * row["bytes_per_env_step"] / 1e6
@@ -94,10 +98,10 @@ def _measure(task: str, backend: str, num_envs: int, steps: int, repeats: int) -
 def recording_markdown(result: dict) -> str:
     """The ``recording`` rows as a markdown table."""
     lines = ["| task | backend | N | env-steps/s | recording | ratio | x real time | MB/s | "
-             "bytes/env-step |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "bytes/env-step | close s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result.get("recording", []):
         lines.append(f"| {r['task']} | {r['backend']} | {r['num_envs']} | "
                      f"{r['env_steps_per_s']:.0f} | {r['recording_env_steps_per_s']:.0f} | "
                      f"{r['ratio']:.2f} | {r['x_real_time']:.1f} | {r['mb_per_s']:.2f} | "
-                     f"{r['bytes_per_env_step']:.0f} |")
+                     f"{r['bytes_per_env_step']:.0f} | {r['close_s']:.2f} |")
     return "\n".join(lines)
