@@ -151,7 +151,7 @@ class _Scene:
         cam = self.camera  # track the robot's root body: a 3/4 view from above
         cam.type, cam.trackbodyid = mujoco.mjtCamera.mjCAMERA_TRACKING, body
         cam.distance, cam.azimuth, cam.elevation = distance, 160.0, -25.0
-        cam.lookat[:] = self.mirror.data.xpos[body]
+        cam.lookat[:] = self.mirror.data.subtree_com[body]  # where tracking keeps it
 
     def draw(self, width: int, height: int) -> None:
         self.mirror.refresh()
