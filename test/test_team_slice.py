@@ -81,3 +81,27 @@ def test_parallel_env_truncates_every_live_agent_when_the_world_diverges():
     obs, _ = env.reset(seed=0)
     assert env.agents == env.possible_agents
     assert np.isfinite(env.step({a: np.zeros(2) for a in env.agents})[1]["robot0"])
+
+
+def test_agent_axis_gives_each_rover_what_its_own_batched_methods_give():
+    batch = team(2, nthread=1)
+    batch.reset(np.arange(2), [3, 4])
+    for step in actions(5, 2):
+        batch.step(step)
+    task, v = batch.task, batch.view
+    pos, quat = task.poses_batch(v)
+    obs = task.observe_batch(v)
+    for k, robot in enumerate(task.robots):
+        own_pos, own_quat = robot.base_pose_batch(v)
+        np.testing.assert_array_equal(pos[:, k], own_pos)
+        np.testing.assert_array_equal(quat[:, k], own_quat)
+        for key, value in robot.observe_batch(v).items():
+            np.testing.assert_array_equal(obs[key][:, k], value, err_msg=key)
+    drive = actions(1, 2)[0]
+    task.control_batch(v, drive)
+    together = v.ctrl.copy()
+    v.ctrl[:] = 0.0
+    for k, robot in enumerate(task.robots):
+        robot.control_batch(v, drive[:, k])
+    np.testing.assert_array_equal(together, v.ctrl)
+    assert np.abs(together).max() > 0.1

@@ -16,7 +16,8 @@ Rover ``k`` is the agent ``robot{k}``, every name it adds starts with ``robot{k}
 Batch first, agents as one more axis: the world (or several worlds of one layout) runs in a
 :class:`~spaceros_procgen_envs.sim.batchview.BatchView`; the controllers, observations, reward
 terms and success work on ``(n_worlds, n_agents, ...)`` arrays (the pure functions of
-:mod:`.terms`), looping only over the <= 4 rovers' own batched methods. Resets are per world
+:mod:`.terms`); one call of the rover's own batched methods serves the whole team, the agents
+folded into the world axis (:class:`~.axis.AgentAxis`). Resets are per world
 (:meth:`RoverTeamTask.reset` in a scratch MjData, then ``set_state``), as for every task.
 :mod:`spaceros_procgen_envs.multi_agent` drives it; the single-robot ``SimEnv`` builds it (so
 listings and layout checks can) but refuses to drive it.
@@ -38,6 +39,7 @@ from ...sim import scene
 from ...sim.robots.rover import Rover, RoverCfg
 from ..base import F32, RewardCfg, Task, box
 from . import terms as T
+from .axis import AgentAxis
 
 TEAM = 8                       # collision bit: rover parts against other rovers' parts
 SPAWN_RING_M = 3.25            # spawn radius around the origin, m
@@ -139,6 +141,7 @@ class RoverTeamTask(Task):
         self.model = model
         for robot in self.robots:
             robot.bind(model)
+        self.axis = AgentAxis(model, [robot.prefix for robot in self.robots])
         self._bump_adr = np.array([model.sensor(f"team/bump_{i}_{j}").adr[0]
                                    for i, j in self.pairs])
 
@@ -165,10 +168,14 @@ class RoverTeamTask(Task):
         return {"target": self.targets.copy(), "prev_dist": self.start_dist.copy()}
 
     # --- batched: (n worlds, k agents, ...) ------------------------------------------------
+    def rows(self, v):
+        """The team as ``n * k`` worlds of agent 0 (:meth:`AgentAxis.rows`), once per state."""
+        return v.memo("team/rows", lambda: self.axis.rows(v))
+
     def poses_batch(self, v) -> tuple[np.ndarray, np.ndarray]:
         """Chassis positions (n, k, 3) m and quaternions (n, k, 4) wxyz, world frame."""
-        pose = v.memo("team/pose", lambda: np.stack(
-            [np.concatenate(r.base_pose_batch(v), axis=1) for r in self.robots], axis=1))
+        pose = v.memo("team/pose", lambda: np.concatenate(
+            [self.axis.split(a) for a in self.robot.base_pose_batch(self.rows(v))], axis=-1))
         return pose[..., :3], pose[..., 3:]
 
     def target_rel_batch(self, v) -> np.ndarray:
@@ -182,15 +189,16 @@ class RoverTeamTask(Task):
 
     def control_batch(self, v, actions: np.ndarray) -> None:
         """Every rover's Ackermann controller: ``actions`` (n, k, 2) in [-1, 1]."""
-        for k, robot in enumerate(self.robots):
-            robot.control_batch(v, actions[:, k])
+        rows = self.axis.control_rows(v)
+        self.robot.control_batch(rows, actions.reshape(rows.n, -1))
+        self.axis.scatter_ctrl(v, rows)
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
         """Every agent's observation keys, (n, k, *shape) float32: its rover's proprioception,
         its waypoint (world m, and heading-frame x/y m) and the other rovers' (x, y) in its
         heading frame, m, in agent order."""
-        own = [r.observe_batch(v) for r in self.robots]
-        obs = {key: np.stack([o[key] for o in own], axis=1) for key in own[0]}
+        obs = {key: self.axis.split(value)
+               for key, value in self.robot.observe_batch(self.rows(v)).items()}
         pos, quat = self.poses_batch(v)
         return {**obs, "target_pos": v.episode["target"].astype(F32),
                 "target_rel": self.target_rel_batch(v).astype(F32),
