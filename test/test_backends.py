@@ -25,7 +25,7 @@ from gymnasium.error import AlreadyPendingCallError, ClosedEnvironmentError, NoA
 
 import spaceros_procgen_envs
 from spaceros_procgen_envs.errors import ProcgenError
-from spaceros_procgen_envs.sim.core import SimEnv
+from spaceros_procgen_envs.vector.batch_slice import BatchSlice
 from spaceros_procgen_envs.vector.backends import WorkerError
 
 TASKS = spaceros_procgen_envs.list_tasks()
@@ -201,13 +201,13 @@ def test_killed_process_worker_is_an_error_naming_it_and_leaves_nothing_behind()
 
 
 def test_exception_in_a_worker_ships_its_traceback_home(monkeypatch):
-    def broken_step(self, action, obs_row, info_row):
-        if self.env_seed == 42 + NUM_ENVS - 1:  # only the last env, in worker 1
+    def broken_step(self, actions, out):
+        if self.envs[-1].env_seed == 42 + NUM_ENVS - 1:  # only the last slice, in worker 1
             raise FloatingPointError("the sky fell")
-        return original(self, action, obs_row, info_row)
+        return original(self, actions, out)
 
-    original = SimEnv.finish_into
-    monkeypatch.setattr(SimEnv, "finish_into", broken_step)  # forked workers inherit the patch
+    original = BatchSlice.finish
+    monkeypatch.setattr(BatchSlice, "finish", broken_step)  # forked workers inherit the patch
     env = make_vec("ingenuity", "process", start_method="fork")
     env.reset(seed=0)
     with pytest.raises(WorkerError, match="process worker 1 .*FloatingPointError: the sky fell"
@@ -219,14 +219,14 @@ def test_exception_in_a_worker_ships_its_traceback_home(monkeypatch):
 
 
 def test_ctrl_c_during_step_wait_leaves_the_step_pending_and_in_step(monkeypatch, reference):
-    def slow_step(self, action, obs_row, info_row):
-        if self.env_seed == 42 + NUM_ENVS - 1:
+    def slow_step(self, actions, out):
+        if self.envs[-1].env_seed == 42 + NUM_ENVS - 1:
             time.sleep(0.3)  # the main thread is blocked in step_wait meanwhile
-        return original(self, action, obs_row, info_row)
+        return original(self, actions, out)
 
     _, expected = reference("ingenuity")
-    original = SimEnv.finish_into
-    monkeypatch.setattr(SimEnv, "finish_into", slow_step)
+    original = BatchSlice.finish
+    monkeypatch.setattr(BatchSlice, "finish", slow_step)
     env = make_vec("ingenuity", "process", start_method="fork").unwrapped
     actions = np.random.default_rng(0).uniform(-1.2, 1.2, (3, *env.action_space.shape))
     env.reset(seed=0)
