@@ -65,6 +65,20 @@ def test_the_adapter_trains_ppo_for_a_few_hundred_steps(task, backend):
     assert len(model.ep_info_buffer) > 0  # SB3's own episode statistics see them
 
 
+def test_the_adapter_trains_sac():
+    from stable_baselines3 import SAC
+
+    env = VecNormalize(SpaceRosSB3VecEnv(make_native("ingenuity", 2, 0, "sync",
+                                                     max_episode_steps=EPISODE)))
+    model = SAC("MultiInputPolicy", env, learning_starts=16, batch_size=32, buffer_size=1000,
+                seed=0, device="cpu", **{"policy_kwargs": {"net_arch": [32, 32]}})
+    before = weights(model)
+    model.learn(64)
+    env.close()
+    assert model.num_timesteps >= 64 and not np.array_equal(before, weights(model))
+    assert model.replay_buffer.size() > 0
+
+
 def test_the_adapter_returns_the_next_episode_and_keeps_the_last_observation():
     env = SpaceRosSB3VecEnv(make_native("perseverance", 2, 3, "sync", max_episode_steps=3))
     env.reset()
