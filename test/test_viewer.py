@@ -100,6 +100,7 @@ def wait_frames(status: Path, more_than: int, proc, timeout_s: float = 60) -> tu
 
 @NEEDS_X
 def test_teleop_keys_typed_into_the_viewer_change_nothing_and_its_own_keys_work(tmp_path):
+    pytest.importorskip("Xlib", reason="screenshots need python-xlib (pip install python-xlib)")
     status = tmp_path / "frames"
     env = teleop_env(domain_id())
     with xvfb() as display:
