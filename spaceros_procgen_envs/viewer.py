@@ -80,7 +80,7 @@ class _Mirror:
         self.data = mujoco.MjData(self.model)
 
     def refresh(self) -> None:
-        live, mirror = self.env.data, self.data
+        live, mirror = getattr(self.env, "live", self.env.data), self.data  # the batch's row
         # Copies race with the stepping threads at worst by one step (a torn frame, never a crash:
         # the arrays have fixed sizes); mj_forward rebuilds every derived quantity.
         mirror.time = live.time

@@ -117,6 +117,7 @@ class SimEnv:
         self.task.bind(self.model)
         self.cameras = cams.CameraRig(self.model, camera_names, cams.check_resolution(
             camera_resolution)) if camera_names else None
+        self._live: _BatchRow | None = None
         self.render_thread: cams.RenderThread | None = None
         self._own_render_thread = False
         self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
@@ -136,6 +137,17 @@ class SimEnv:
         self.prev_action = np.zeros(self.action_dim, np.float32)
         self.steps = 0
         self.episodes = 0
+
+    @property
+    def live(self):
+        """This world's current state (``time``, ``qpos``, ``qvel``, ``act``, ``mocap_pos``,
+        ``mocap_quat``): its row of the batch that steps it, else :attr:`data` (which a batch
+        only uses as scratch for resets and rendering)."""
+        return self._live if self._live is not None else self.data
+
+    def attach_batch(self, view, index: int) -> None:
+        """Mark this world as row ``index`` of BatchView ``view`` (see :attr:`live`)."""
+        self._live = _BatchRow(view, index)
 
     @property
     def dt(self) -> float:
@@ -269,3 +281,13 @@ class SimEnv:
         if self.cameras is not None:
             obs.update(self.render_cameras())
         return obs
+
+
+class _BatchRow:
+    """One world's state fields, read live from its batch (``row.qpos`` is a view of its row)."""
+
+    def __init__(self, view, index: int):
+        self._view, self._index = view, index
+
+    def __getattr__(self, name: str):
+        return self._view.field(name)[self._index]

@@ -39,6 +39,8 @@ class BatchSlice:
         self.has_cameras = envs[0].cameras is not None
         self.view = BatchView([env.model for env in envs], nthread, persistent=self.has_cameras)
         self.view.const = _stack([env.task.batch_constants() for env in envs])
+        for i, env in enumerate(envs):
+            env.attach_batch(self.view, i)
         self.obs_keys, self.state_size = envs[0].obs_keys, envs[0].state_size
         self.max_steps = np.array([env.max_steps for env in envs])
         self.steps = np.zeros(self.n, np.int64)
