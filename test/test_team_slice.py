@@ -105,3 +105,11 @@ def test_agent_axis_gives_each_rover_what_its_own_batched_methods_give():
         robot.control_batch(v, drive[:, k])
     np.testing.assert_array_equal(together, v.ctrl)
     assert np.abs(together).max() > 0.1
+
+
+def test_agent_axis_refuses_robots_that_differ():
+    from spaceros_procgen_envs.tasks.rover_team.axis import AgentAxis
+
+    model = team(1, nthread=1).view.model
+    with pytest.raises(ValueError, match="expected identical robots"):
+        AgentAxis(model, ["robot0/", "no_such_robot/"])

@@ -24,12 +24,12 @@ _DOF = {int(mujoco.mjtJoint.mjJNT_FREE): 6, int(mujoco.mjtJoint.mjJNT_BALL): 3}
 
 
 class Rows:
-    """n * k rows of agent 0's columns: ``qpos`` (n k, nq), ``qvel`` (n k, nv), ``ctrl``
-    (n k, nu, written by controllers); only agent 0's columns hold data."""
+    """n * k rows of agent 0's columns: ``qpos`` (n k, nq) and ``qvel`` (n k, nv) to read, or
+    ``ctrl`` (n k, nu) for a controller to write; only agent 0's columns hold data."""
 
-    def __init__(self, n: int, qpos: np.ndarray, qvel: np.ndarray, nu: int):
-        self.n, self.qpos, self.qvel = n, qpos, qvel
-        self.ctrl = np.zeros((n, nu))
+    def __init__(self, n: int, qpos: np.ndarray | None = None, qvel: np.ndarray | None = None,
+                 ctrl: np.ndarray | None = None):
+        self.n, self.qpos, self.qvel, self.ctrl = n, qpos, qvel, ctrl
 
 
 def _columns(model: mujoco.MjModel, prefix: str) -> tuple[list[int], list[int], list[int]]:
@@ -63,15 +63,16 @@ class AgentAxis:
 
     def rows(self, v) -> Rows:
         """The team of every world of BatchView ``v`` as ``n * k`` rows of agent 0."""
-        n, (nq, nv, nu) = v.n * self.k, self.shape
+        n, (nq, nv, _) = v.n * self.k, self.shape
         qpos, qvel = np.zeros((n, nq)), np.zeros((n, nv))
         qpos[:, self.qpos[0]] = v.qpos[:, self.qpos].reshape(n, -1)
         qvel[:, self.qvel[0]] = v.qvel[:, self.qvel].reshape(n, -1)
-        return Rows(n, qpos, qvel, nu)
+        return Rows(n, qpos=qpos, qvel=qvel)
 
     def control_rows(self, v) -> Rows:
         """Empty ``n * k`` rows for a controller to write ``ctrl`` into (see :meth:`scatter_ctrl`)."""
-        return Rows(v.n * self.k, None, None, self.shape[2])
+        n = v.n * self.k
+        return Rows(n, ctrl=np.zeros((n, self.shape[2])))
 
     def scatter_ctrl(self, v, rows: Rows) -> None:
         """Each agent's controls from ``rows`` (agent 0's columns) into its own actuators."""
