@@ -105,7 +105,7 @@ class Recorder:
                 self.path, self.task, env.single_observation_space, env.single_action_space,
                 env_spec(self.task, kwargs),
                 {"description": f"{self.num_envs} x {self.task} ({self.domain}) recorded by "
-                                "spaceros_procgen_envs", "requirements": []})
+                                "spaceros_procgen_envs"})
         meta = {"task": self.task, "domain": self.domain, "package_version": package_version()}
         self.book = EpisodeBook(self.num_envs, writer, self.guard, meta, [
             {"world_seed": seed, "asset_keys": json.dumps(keys, sort_keys=True)}
