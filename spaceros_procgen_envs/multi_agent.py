@@ -9,10 +9,12 @@ The same core as the single-robot tasks: the world is built by
 the 50 Hz agent rate, reset through ``SimEnv.reset_state`` then ``set_state``/``forward``).
 Agents are one more axis: the multi-robot task (``tasks/rover_team/env.py``) controls,
 observes, rewards and judges success on ``(n_worlds, n_agents, ...)`` arrays; this adapter only
-checks the actions and turns the arrays into per-agent dicts. An agent that terminates (its goal reached) or truncates (time limit) leaves
-``env.agents`` after the step that reports it, and its robot parks (zero action). A diverging
-simulation (``BatchView.step``'s mask) truncates every live agent with ``info["diverged"] =
-True`` and restarts the world, so no NaN leaks out.
+checks the actions and turns the arrays into per-agent dicts.
+
+An agent that terminates (its goal reached) or truncates (time limit) leaves ``env.agents``
+after the step that reports it, and its robot parks (zero action). A diverging simulation
+(``BatchView.step``'s mask) truncates every live agent with ``info["diverged"] = True`` and
+restarts the world, so no NaN leaks out.
 """
 
 from __future__ import annotations
