@@ -216,7 +216,8 @@ def check_task_domain(parser: argparse.ArgumentParser, args: argparse.Namespace)
 
 def run_main(main: Callable[[Sequence[str] | None], int | None],
              argv: Sequence[str] | None = None) -> int:
-    """Call ``main(argv)``; a ProcgenError becomes one line and exit 1, Ctrl-C exit 130."""
+    """Call ``main(argv)``; a ProcgenError becomes one line and exit 1 (its ``exit_code``
+    where it has one: 2 for a usage conflict), Ctrl-C exit 130."""
     # At exit, skip the interpreter's last full garbage collection of the loaded worlds (1 to 2 s
     # on 2 cores, most of the 2 s that Ctrl-C may take): the process memory goes back anyway.
     atexit.register(gc.freeze)
@@ -224,7 +225,7 @@ def run_main(main: Callable[[Sequence[str] | None], int | None],
         return int(main(argv) or 0)
     except ProcgenError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return int(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

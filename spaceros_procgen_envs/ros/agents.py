@@ -26,6 +26,7 @@ import numpy as np
 
 from ..cli import make_parser
 from ..errors import ProcgenError
+from .graph import check_connected
 from .launcher import RosSession, add_ros_flags, parse_args
 
 STEP_TIMEOUT_S = 5.0  # a step not seen on /clock within this means the node is gone
@@ -185,6 +186,8 @@ def _connect(session: RosSession, agent, args) -> dict | None:
                            f"{timeout:g} s; start run_spaceros.py with the same ROS_DOMAIN_ID and "
                            f"namespace, or drop --connect")
     info = agent.info
+    if args.connect:
+        check_connected(args, info)
     agent.watch()
     end = time.monotonic() + timeout
     while not agent.matched():
@@ -244,6 +247,7 @@ def agent_main(policy: str, argv: Sequence[str] | None = None) -> int:
         agent = session.add_node(_agent_node_class()(f"{policy}_agent"))
         info = _connect(session, agent, args)
         if info is None:
+            session.check()  # stopped by a clash (exit 2) or a failure, else by a signal
             return 0
         status = StatusLine(prog, info["num_envs"])
         act = make_policy(policy, info["num_envs"], info["action_dim"], args.seed)

@@ -30,6 +30,7 @@ from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
 from ..registry import get_task, list_tasks
 from ..vector.backends import BACKENDS
 from . import require_rclpy
+from .graph import ClashWatch, UsageConflict, given_flags
 
 SHUTDOWN_LIMIT_S = 1.8  # SPEC 9: Ctrl-C / SIGTERM end everything within 2 s
 SPIN_PERIOD_S = 0.05  # the executor thread looks at the stop flag this often
@@ -98,6 +99,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
     """Parse a command line (``sys.argv[1:]`` when None); returns (args, ROS arguments)."""
     user, ros = split_ros_args(sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(user)
+    args.given = given_flags(parser, user)  # what --connect may refuse (graph.check_connected)
     check_task_domain(parser, args)
     if getattr(args, "connect", False) and args.video:
         parser.error("argument --video: the envs are drawn where they run; with --connect they "
@@ -168,6 +170,8 @@ class RosSession:
         args: parsed flags (see :func:`add_ros_flags`).
         ros_args: ROS arguments for ``rclpy.init``.
         start_node: build the :class:`~.node.SpaceRosNode` here.
+        external_drivers: outside programs drive the node (``run_spaceros.py``): publishers
+            already on its input topics at start are no clash (see :mod:`.graph`).
 
     Attributes:
         stop: set by SIGINT/SIGTERM, by a failure, or on exit.
@@ -176,8 +180,9 @@ class RosSession:
     """
 
     def __init__(self, args: argparse.Namespace, ros_args: Sequence[str] = (),
-                 start_node: bool = True):
+                 start_node: bool = True, external_drivers: bool = False):
         self.args, self.ros_args, self.start_node = args, list(ros_args), start_node
+        self.external_drivers = external_drivers
         self.stop = threading.Event()
         self.node = None
         self.error: Exception | None = None  # what stopped the executor, if anything did
@@ -211,12 +216,17 @@ class RosSession:
                 from .node import SpaceRosNode
 
                 self.node = self.add_node(SpaceRosNode(node_cfg(self.args)))
+                ClashWatch(self.node, self.external_drivers, self._fail, self.stop)
             self._thread.start()
             self._starting = False
             return self
         except BaseException:
             self._shutdown()
             raise
+
+    def _fail(self, exc: Exception) -> None:
+        self.error = exc
+        self.stop.set()
 
     def add_node(self, node):
         """Spin ``node`` in the session's executor; it is destroyed on exit."""
@@ -301,6 +311,8 @@ class RosSession:
     def check(self) -> None:
         """Raise the failure of the in-process node or of the executor, if there is one."""
         failed = self.error or (self.node.failed if self.node is not None else None)
+        if isinstance(failed, UsageConflict):  # a clash: its own line, exit code 2
+            raise failed
         if failed is not None:
             raise ProcgenError(f"simulation stopped: {type(failed).__name__}: {failed}")
 
@@ -312,7 +324,7 @@ def node_main(argv: Sequence[str] | None = None) -> int:
                          "ROS arguments go after --ros-args.")
     add_ros_flags(parser, connect=False)
     args, ros_args = parse_args(parser, argv)
-    with RosSession(args, ros_args) as session:
+    with RosSession(args, ros_args, external_drivers=True) as session:
         session.open_viewer()
         steps = args.steps
         session.run(None if steps is None else lambda: session.node.steps >= steps)

@@ -65,6 +65,7 @@ Example::
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -214,6 +215,7 @@ class SpaceRosNode(rclpy.node.Node):
         self.episodes = np.zeros(c.num_envs, np.int64)
         self._sim_lock = threading.Lock()
         self._rate_meter = (time.monotonic(), 0, 0.0)  # (wall s, steps, steps/s) at the last info
+        self.started_unix_s = time.time()  # which of two clashing nodes came first (.graph)
         self._create_outputs()
         self._create_inputs()
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -439,7 +441,8 @@ class SpaceRosNode(rclpy.node.Node):
                 "resets": self.resets, "dropped": dropped, "dropped_total": sum(dropped.values()),
                 "rate_hz": rate, "env_steps_per_s": rate * self.num_envs,
                 "realtime_factor_achieved": rate * self.vec.dt,
-                "target_rate_hz": None if c.lockstep else c.realtime_factor / self.vec.dt}
+                "target_rate_hz": None if c.lockstep else c.realtime_factor / self.vec.dt,
+                "pid": os.getpid(), "started_unix_s": self.started_unix_s}
 
     def _publish_info(self) -> None:
         self._info_pub.publish(String(data=json.dumps(self.info())))

@@ -288,6 +288,7 @@ def fraction(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``teleop.py``: simulation node (or --connect) + keyboard teleop until Ctrl-C."""
+    from .graph import check_connected
     from .keyboard import QuietTerminal, TerminalKeys, open_keyboard
     from .launcher import RosSession, parse_args
 
@@ -299,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 kind, tmap, task = node.spec.robot_kind, node.commands.twist, node.cfg.task
             else:
                 info = wait_for_info(spinner, args.connect_timeout)
+                check_connected(args, info)
                 task, kind = info["task"], info["robot_kind"]
                 tmap = robot_twist_map(task)
             scheme = scheme_for(kind, tmap.gripper_index is not None)
