@@ -87,7 +87,6 @@ class TeamSlice:
             case its terms are 0, it is not a success and it has been reset already.
         """
         v, task = self.view, self.task
-        active = np.ones((self.n, self.k), bool) if active is None else active
         task.control_batch(v, actions)
         diverged = v.step()
         terms = task.reward_terms_batch(v, actions, self.prev_action, active)

@@ -204,9 +204,11 @@ class RoverTeamTask(Task):
                 "target_rel": self.target_rel_batch(v).astype(F32),
                 "teammates_rel": T.teammates_rel(pos, quat).astype(F32)}
 
-    def terms_batch(self, v, actions, prev_actions, active) -> dict[str, np.ndarray]:
-        """Unweighted terms by name, (n, k) each; ``active`` (n, k) bool: live in this step.
-        Advances ``v.episode["prev_dist"]`` (every rover, parked ones too)."""
+    def terms_batch(self, v, actions, prev_actions, active=None) -> dict[str, np.ndarray]:
+        """Unweighted terms by name, (n, k) each; ``active`` (n, k) bool: live in this step
+        (None: every agent). Advances ``v.episode["prev_dist"]`` (every rover, parked too)."""
+        if active is None:
+            active = np.ones((v.n, len(self.robots)), bool)
         dist = self.distance_batch(v)
         progress = T.reward_progress(v.episode["prev_dist"], dist, active, v.dt)
         v.episode["prev_dist"][:] = dist
@@ -217,7 +219,7 @@ class RoverTeamTask(Task):
                 "bump": T.reward_bump(T.bumped(found, self.pairs, len(self.robots))),
                 "action_rate": T.reward_action_rate(actions, prev_actions)}
 
-    def reward_terms_batch(self, v, actions, prev_actions, active) -> list[np.ndarray]:
+    def reward_terms_batch(self, v, actions, prev_actions, active=None) -> list[np.ndarray]:
         """Every weighted term, (n, k) each, in :attr:`reward_names` order."""
         terms = self.terms_batch(v, actions, prev_actions, active)
         return [getattr(self.rewards, name) * terms[name] for name in self.reward_names]
