@@ -46,6 +46,8 @@ class TeamSlice:
         self.task = self.worlds[0].task
         self.k = len(self.task.agents)
         self.view = BatchView([w.model for w in self.worlds], nthread, persistent)
+        for i, world in enumerate(self.worlds):
+            world.attach_batch(self.view, i)  # world.live reads its batch row
         self.prev_action = np.zeros((self.n, self.k, self.worlds[0].action_dim), np.float32)
         self._store_episodes(np.arange(self.n))  # zero episode state until the first reset
 

@@ -113,3 +113,12 @@ def test_agent_axis_refuses_robots_that_differ():
     model = team(1, nthread=1).view.model
     with pytest.raises(ValueError, match="expected identical robots"):
         AgentAxis(model, ["robot0/", "no_such_robot/"])
+
+
+def test_each_world_reads_its_live_state_from_its_batch_row():
+    batch = team(2, nthread=1)
+    batch.reset(np.arange(2), [0, 1])
+    batch.step(actions(1, 2)[0])
+    for i, world in enumerate(batch.worlds):
+        np.testing.assert_array_equal(world.live.qpos, batch.view.qpos[i])
+        assert world.live.time == batch.view.time[i] > 0.0
