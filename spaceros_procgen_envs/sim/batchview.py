@@ -61,6 +61,7 @@ class BatchView:
         self.const: dict[str, np.ndarray] = {}
         self.episode: dict[str, np.ndarray] = {}
         self._memo: dict[str, np.ndarray] = {}
+        self._warnings = self.batch.warning[:, _BAD_STATE, 1].sum(axis=1)  # bad-state warnings
 
     def field(self, name: str) -> np.ndarray:
         """The live ``(n, ...)`` array of MjData field ``name`` (bound once)."""
@@ -83,18 +84,16 @@ class BatchView:
             qacc (and reset the world itself), raised an error, or left a non-finite velocity.
         """
         self._memo.clear()
-        before = self._bad_state_warnings()
         failed = np.zeros(self.n, bool)
         try:
             self.batch.step(ids, nstep=self.substeps)
         except SimulationError as error:  # those worlds kept their state from before the call
             failed[error.ids] = True
-        failed |= self._bad_state_warnings() > before
+        warnings = self.batch.warning[:, _BAD_STATE, 1].sum(axis=1)
+        failed |= warnings > self._warnings
+        self._warnings = warnings
         failed |= ~np.isfinite(self.qvel).all(axis=1)
         return failed
-
-    def _bad_state_warnings(self) -> np.ndarray:
-        return self.batch.warning[:, _BAD_STATE, 1].sum(axis=1)
 
     def forward(self, ids: np.ndarray) -> None:
         """Recompute the derived fields of worlds ``ids`` at their state (after resets)."""

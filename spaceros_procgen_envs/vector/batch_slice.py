@@ -86,12 +86,15 @@ class BatchSlice:
         out.rewards[ids], out.terminated[ids], out.truncated[ids] = 0.0, False, False
 
     def _write_obs(self, out, ids: np.ndarray | None = None) -> None:
+        """The state observation (``obs_keys`` order, cast to float32) of every env, or of
+        ``ids``, into ``out``."""
         obs = self.task.observe_batch(self.view)
-        flat = np.concatenate([obs[key].reshape(self.n, -1) for key in self.obs_keys], axis=1)
+        parts = [obs[key].reshape(self.n, -1) for key in self.obs_keys]
         if ids is None:
-            out.obs_flat[:, :self.state_size] = flat
+            np.concatenate(parts, axis=1, out=out.obs_flat[:, :self.state_size],
+                           casting="same_kind")
         else:
-            out.obs_flat[ids, :self.state_size] = flat[ids]
+            out.obs_flat[ids, :self.state_size] = np.concatenate(parts, axis=1)[ids]
 
     def reset(self, out, seeds: list[int | None], mask: np.ndarray | None = None) -> None:
         """Reset envs where ``mask`` (all when None), with per-env ``seeds``."""
@@ -120,24 +123,28 @@ class BatchSlice:
         """Rewards, flags and observations of every env into ``out``; autoreset as NEXT_STEP."""
         stepping, diverged = self._stepping, self._diverged
         terms = self.task.reward_terms_batch(self.view, actions, self.prev_action)
-        success = self.task.success_batch(self.view) & ~diverged
+        success = self.task.success_batch(self.view)
         self.prev_action[:] = actions
         self.steps += 1
-        info = np.column_stack([*terms, success, diverged]) if terms else \
-            np.column_stack([success, diverged])
-        info[diverged, :-1] = 0.0
-        out.info_flat[stepping] = info[stepping]
-        rewards = info[:, :len(terms)].sum(axis=1)
-        out.rewards[stepping] = rewards[stepping]
-        out.terminated[stepping] = success[stepping]
-        out.truncated[stepping] = (diverged | (self.steps >= self.max_steps))[stepping]
-        # A diverged world is reset at once (MuJoCo already reset its data) and reports the
-        # first observation of its next episode, flagged and truncated.
-        self._reset_envs(np.flatnonzero(diverged), [None] * int(diverged.sum()))
-        self._write_obs(out, np.flatnonzero(stepping))
-        restart = np.flatnonzero(~stepping)
-        self._reset_envs(restart, [None] * len(restart))
-        self._write_first(out, restart)
+        info, count = out.info_flat, len(terms)
+        for k, term in enumerate(terms):
+            info[:, k] = term
+        info[:, count], info[:, count + 1] = success, diverged
+        np.sum(info[:, :count], axis=1, out=out.rewards)
+        out.terminated[:] = success
+        np.logical_or(diverged, self.steps >= self.max_steps, out=out.truncated)
+        if diverged.any():
+            # A diverged world is reset at once (MuJoCo already reset its data) and reports the
+            # first observation of its next episode, flagged and truncated, with no reward.
+            info[diverged, :count + 1] = 0.0
+            out.rewards[diverged], out.terminated[diverged] = 0.0, False
+            ids = np.flatnonzero(diverged)
+            self._reset_envs(ids, [None] * len(ids))
+        self._write_obs(out)
+        if not stepping.all():  # the envs whose episode ended last step start a new one
+            restart = np.flatnonzero(~stepping)
+            self._reset_envs(restart, [None] * len(restart))
+            self._write_first(out, restart)
         self.needs_reset = stepping & (out.terminated | out.truncated)
 
     # --- rendering (per world, in the slice's render thread) ---------------------------------

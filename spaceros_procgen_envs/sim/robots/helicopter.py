@@ -36,7 +36,6 @@ import mujoco
 import numpy as np
 
 from ..scene import GROUND, OBJECT, ROBOT, VISUAL_GROUP
-from ..vecmath import body_axes
 from .base import CONTROL_HZ
 
 _SITE, _JOINT = mujoco.mjtTrn.mjTRN_SITE, mujoco.mjtTrn.mjTRN_JOINT
@@ -370,26 +369,33 @@ class Helicopter:
 
     def control_batch(self, v, actions: np.ndarray) -> None:
         """:meth:`apply_action` for every world of a BatchView ``v``: actions (n, 4) in [-1, 1];
-        reads and updates ``v.episode["landed"]`` and ``v.episode["land_steps"]``."""
-        c, a0 = self.cfg, self._act0
-        quat = v.qpos[:, self._qadr + 3:self._qadr + 7]
-        vel = v.qvel[:, self._vadr:self._vadr + 6]  # world linear, body angular
-        vz_cmd = actions[:, 2] * c.max_vel_z_mps
-        landed = self._landed_batch(v, actions[:, 2], vz_cmd, vel[:, 2])
+        reads and updates ``v.episode["landed"]`` and ``v.episode["land_steps"]``.
+
+        Vectors are (3, n) here, component first, so no step stacks or splits arrays."""
+        c, a0, ctrl = self.cfg, self._act0, v.ctrl
+        w, x, y, z = v.qpos[:, self._qadr + 3:self._qadr + 7].T
+        vel = v.qvel[:, self._vadr:self._vadr + 6].T  # world linear, body angular
+        act = actions.T.astype(np.float64)
+        vz_cmd = act[2] * c.max_vel_z_mps
+        landed = self._landed_batch(v, act[2], vz_cmd, vel[2])
         grav = np.asarray(v.model.opt.gravity)
         g = float(np.linalg.norm(grav))
         t_max = min(self._t_hard, c.max_thrust_to_weight * self._mass
                     * min(max(g, c.thrust_ref_gravity_mps2), c.max_gravity_mps2))
-        zb, xb, yb = body_axes(quat)
-        v_com = vel[:, :3] + self._com_z * (vel[:, 4:5] * xb - vel[:, 3:4] * yb)
-        force = self._desired_force_batch(actions, vz_cmd, v_com, xb, g, grav)
-        thrust = np.clip(np.sum(force * zb, axis=1), 0.0, t_max)
-        rates = self._tilt_rates_batch(force, zb, xb, yb)
+        zb = np.array([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)])
+        xb = np.array([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)])
+        yb = np.array([2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)])
+        v_com = vel[:3] + self._com_z * (vel[4] * xb - vel[3] * yb)
+        force = self._desired_force_batch(act, vz_cmd, v_com, xb, g, grav)
+        thrust = np.clip(np.einsum("kn,kn->n", force, zb), 0.0, t_max)
+        roll, pitch = self._tilt_rates_batch(force, zb, xb, yb)
         spin = c.rotor_visual_speed_radps  # lower rotor counter-clockwise seen from above
-        flying = np.column_stack([thrust, rates, actions[:, 3] * c.max_yaw_rate_radps,
-                                  np.full(v.n, spin), np.full(v.n, -spin)])
-        parked = np.column_stack([np.zeros(v.n), vel[:, 3:6], np.zeros((v.n, 2))])
-        v.ctrl[:, a0:a0 + 6] = np.where(landed[:, None], parked, flying)
+        ctrl[:, a0] = np.where(landed, 0.0, thrust)
+        ctrl[:, a0 + 1] = np.where(landed, vel[3], roll)  # landed: hold the body still
+        ctrl[:, a0 + 2] = np.where(landed, vel[4], pitch)
+        ctrl[:, a0 + 3] = np.where(landed, vel[5], act[3] * c.max_yaw_rate_radps)
+        ctrl[:, a0 + 4] = np.where(landed, 0.0, spin)
+        ctrl[:, a0 + 5] = np.where(landed, 0.0, -spin)
 
     def _landed_batch(self, v, az, vz_cmd, vz) -> np.ndarray:
         """:meth:`_update_landed` over the batch (contacts from the ``touch`` sensor)."""
@@ -403,34 +409,37 @@ class Helicopter:
         ep["land_steps"][:], ep["landed"][:] = steps, landed
         return landed
 
-    def _desired_force_batch(self, actions, vz_cmd, vel, xb, g, grav) -> np.ndarray:
-        """:meth:`_desired_force` over the batch: (n, 3) world force, N."""
+    def _desired_force_batch(self, act, vz_cmd, vel, xb, g, grav) -> np.ndarray:
+        """:meth:`_desired_force` over the batch: (3, n) world force, N."""
         c, m = self.cfg, self._mass
-        h = np.hypot(xb[:, 0], xb[:, 1])
-        ok = h > 1e-6
-        cy = np.where(ok, xb[:, 0] / np.where(ok, h, 1.0), 1.0)  # heading cos / sin
-        sy = np.where(ok, xb[:, 1] / np.where(ok, h, 1.0), 0.0)
-        vx_h, vy_h = actions[:, 0] * c.max_vel_xy_mps, actions[:, 1] * c.max_vel_xy_mps
-        a_xy = c.kv_xy * np.stack([cy * vx_h - sy * vy_h - vel[:, 0],
-                                   sy * vx_h + cy * vy_h - vel[:, 1]], axis=1)
-        a_h = np.hypot(a_xy[:, 0], a_xy[:, 1])
-        a_xy *= np.where(a_h > c.max_accel_mps2, c.max_accel_mps2 / np.maximum(a_h, 1e-300),
-                         1.0)[:, None]
-        a_z = np.clip(c.kv_z * (vz_cmd - vel[:, 2]), -(1.0 - c.min_thrust_frac) * g,
+        h = np.hypot(xb[0], xb[1])
+        level = h > 1e-6
+        safe = np.where(level, h, 1.0)
+        cy, sy = np.where(level, xb[0] / safe, 1.0), np.where(level, xb[1] / safe, 0.0)
+        vx_h, vy_h = act[0] * c.max_vel_xy_mps, act[1] * c.max_vel_xy_mps
+        a_x = c.kv_xy * (cy * vx_h - sy * vy_h - vel[0])  # world-frame accelerations, m/s^2
+        a_y = c.kv_xy * (sy * vx_h + cy * vy_h - vel[1])
+        a_h = np.hypot(a_x, a_y)
+        scale = np.where(a_h > c.max_accel_mps2, c.max_accel_mps2 / np.maximum(a_h, 1e-300), 1.0)
+        a_z = np.clip(c.kv_z * (vz_cmd - vel[2]), -(1.0 - c.min_thrust_frac) * g,
                       c.max_accel_mps2)
-        force = m * (np.column_stack([a_xy, a_z]) - grav)
-        f_h = np.hypot(force[:, 0], force[:, 1])
-        f_h_max = np.maximum(force[:, 2], 0.0) * math.tan(c.max_tilt_rad)
-        force[:, :2] *= np.where(f_h > f_h_max, f_h_max / np.maximum(f_h, 1e-300), 1.0)[:, None]
-        return force
+        fx, fy = m * (a_x * scale - grav[0]), m * (a_y * scale - grav[1])
+        fz = m * (a_z - grav[2])
+        f_h = np.hypot(fx, fy)
+        f_h_max = np.maximum(fz, 0.0) * math.tan(c.max_tilt_rad)
+        tilt = np.where(f_h > f_h_max, f_h_max / np.maximum(f_h, 1e-300), 1.0)
+        return np.array([fx * tilt, fy * tilt, fz])
 
-    def _tilt_rates_batch(self, force, zb, xb, yb) -> np.ndarray:
-        """:meth:`_tilt_rates` over the batch: (n, 2) roll and pitch rate setpoints, rad/s."""
-        norm = np.linalg.norm(force, axis=1, keepdims=True)
-        err = np.cross(zb, force / np.maximum(norm, 1e-300))
+    def _tilt_rates_batch(self, force, zb, xb, yb) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_tilt_rates` over the batch: roll and pitch rate setpoints (n,) each, rad/s."""
+        norm = np.sqrt(np.einsum("kn,kn->n", force, force))
+        dx, dy, dz = force / np.maximum(norm, 1e-300)
+        err = np.array([zb[1] * dz - zb[2] * dy, zb[2] * dx - zb[0] * dz, zb[0] * dy - zb[1] * dx])
         k, lim = self.cfg.k_att, self.cfg.max_rate_radps
-        rates = k * np.column_stack([np.sum(xb * err, axis=1), np.sum(yb * err, axis=1)])
-        return np.where(norm >= 1e-9, np.clip(rates, -lim, lim), 0.0)
+        flying = norm >= 1e-9
+        roll = np.where(flying, np.clip(k * np.einsum("kn,kn->n", xb, err), -lim, lim), 0.0)
+        pitch = np.where(flying, np.clip(k * np.einsum("kn,kn->n", yb, err), -lim, lim), 0.0)
+        return roll, pitch
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
         """:meth:`observe` of every world, (n, ...) float32."""
