@@ -6,7 +6,7 @@
 Arguments (node parameters; see ``spaceros_procgen_envs.ros.node.NodeCfg``):
 task, num_envs, seed, domain ('' = the task's own), backend, realtime_factor, lockstep,
 camera_rate_hz, camera_width, camera_height (``<task>_visual`` tasks), video (an mp4 path),
-record (a recording directory), record_force;
+episode_s, record (a recording directory), record_force;
 plus agent: random | zero | none. The agent runs ``agent_<agent>.py --connect``, so it drives the
 launched node over envs/action exactly like any other ROS program. A parameters file such as
 config/spaceros_procgen_envs.yaml works with ``ros2 run ... run_spaceros.py --ros-args
@@ -37,6 +37,8 @@ NODE_ARGUMENTS = {
     "camera_width": ("128", int, "camera image width of <task>_visual tasks, pixels"),
     "camera_height": ("128", int, "camera image height of <task>_visual tasks, pixels"),
     "video": ("", str, "film every env, tiled, into this mp4; empty: no video"),
+    "episode_s": ("0.0", float, "episode time limit, s of sim time; 0: the task's own, "
+                                "< 0: none"),
     "record": ("", str, "record every env into this directory (rosbag2 + Minari); empty: none"),
     "record_force": ("false", bool, "replace an earlier recording at record"),
 }

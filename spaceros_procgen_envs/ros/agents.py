@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from ..cli import make_parser
 from ..errors import ProcgenError
 from .graph import check_connected
 from .launcher import RosSession, add_ros_flags, parse_args
+from .status import RewardStats, StatusLine  # noqa: F401 - part of this module's API
 
 STEP_TIMEOUT_S = 5.0  # a step not seen on /clock within this means the node is gone
 
@@ -48,69 +48,6 @@ def make_policy(name: str, num_envs: int, action_dim: int, seed: int
         space = gym.spaces.Box(-1.0, 1.0, (num_envs, action_dim), np.float32, seed=seed)
         return space.sample
     raise ValueError(f"unknown policy {name!r}; expected 'random' or 'zero'")
-
-
-class RewardStats:
-    """Rewards and finished episodes seen on the ``env{i}/...`` topics (thread-safe)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.episodes, self.total, self.count = 0, 0.0, 0
-        self._window = [0.0, 0]
-
-    def add_rewards(self, values) -> None:
-        """One step's rewards, one per env."""
-        values = np.asarray(values, np.float64)
-        with self._lock:
-            self.total += float(values.sum())
-            self.count += values.size
-            self._window[0] += float(values.sum())
-            self._window[1] += values.size
-
-    def add_dones(self, flags: bytes) -> None:
-        """One step's terminated (or truncated) flags, one byte per env."""
-        ended = sum(1 for flag in flags if flag)
-        if ended:
-            with self._lock:
-                self.episodes += ended
-
-    def take_window_mean(self) -> float:
-        """Mean reward per env-step since the last call (NaN when none arrived)."""
-        with self._lock:
-            total, n = self._window
-            self._window = [0.0, 0]
-        return total / n if n else float("nan")
-
-
-class StatusLine:
-    """The live status: rewritten in place on a TTY (4 Hz), a new line every 2 s otherwise."""
-
-    def __init__(self, prog: str, num_envs: int, stream=None):
-        self.prog, self.num_envs, self.stream = prog, num_envs, stream or sys.stdout
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.period_s = 0.25 if self.tty else 2.0
-        self._last = (time.monotonic(), 0)
-
-    def update(self, steps: int, stats: RewardStats, force: bool = False) -> None:
-        now = time.monotonic()
-        last_t, last_steps = self._last
-        if not force and now - last_t < self.period_s:
-            return
-        rate = (steps - last_steps) / max(now - last_t, 1e-9)
-        self._last = (now, steps)
-        text = (f"{self.prog}: step {steps} | {rate:.1f} steps/s x {self.num_envs} envs = "
-                f"{rate * self.num_envs:.0f} env-steps/s | episodes {stats.episodes} | "
-                f"mean reward {stats.take_window_mean():+.4f}")
-        self.stream.write(f"\r\x1b[2K{text}" if self.tty else f"{text}\n")
-        self.stream.flush()
-
-    def finish(self, steps: int, seconds: float, stats: RewardStats) -> None:
-        mean = stats.total / stats.count if stats.count else float("nan")
-        text = (f"{self.prog}: done, {steps} steps x {self.num_envs} envs in {seconds:.1f} s "
-                f"({steps / max(seconds, 1e-9):.1f} steps/s), episodes {stats.episodes}, "
-                f"mean reward {mean:+.4f}")
-        self.stream.write(f"\r\x1b[2K{text}\n" if self.tty else f"{text}\n")
-        self.stream.flush()
 
 
 def _agent_node_class():

@@ -31,6 +31,7 @@ from ..registry import get_task, list_tasks
 from ..vector.backends import BACKENDS
 from . import require_rclpy
 from .graph import ClashWatch, UsageConflict, given_flags
+from .status import StatusLine
 
 SHUTDOWN_LIMIT_S = 1.8  # SPEC 9: Ctrl-C / SIGTERM end everything within 2 s
 SPIN_PERIOD_S = 0.05  # the executor thread looks at the stop flag this often
@@ -80,6 +81,9 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
                              "Minari dataset; replay.py PATH re-runs it")
     parser.add_argument("--force", action="store_true",
                         help="with --record: replace an earlier recording at PATH")
+    parser.add_argument("--episode_s", type=positive_float, default=0.0, metavar="S",
+                        help="end (truncate) every episode after S seconds of sim time "
+                             "(default: the task's own limit; teleop: none)")
     parser.add_argument("--camera_rate", type=camera_rate, default=10.0, metavar="HZ",
                         help="camera topics' rate for <task>_visual tasks (at most 50)")
     parser.add_argument("--camera_resolution", type=positive_int, nargs=2, default=None,
@@ -89,7 +93,8 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
         parser.add_argument("--connect", action="store_true",
                             help="drive a running run_spaceros.py (same ROS_DOMAIN_ID and "
                                  "namespace) instead of starting the simulation here; its "
-                                 "task, num_envs and mode win over the flags")
+                                 "task, num_envs and mode are used, and a --task or "
+                                 "--num_envs that differs from its own is refused")
         parser.add_argument("--connect_timeout", type=positive_float, default=10.0,
                             help="seconds to wait for the node with --connect")
 
@@ -146,7 +151,8 @@ def node_cfg(args: argparse.Namespace):
                    domain=args.domain or "", backend=args.backend,
                    realtime_factor=args.realtime_factor, lockstep=args.lockstep,
                    camera_rate_hz=args.camera_rate, camera_width=width, camera_height=height,
-                   video=str(args.video or ""), record=str(args.record or ""),
+                   video=str(args.video or ""), episode_s=float(args.episode_s),
+                   record=str(args.record or ""),
                    record_force=bool(args.force))
 
 
@@ -326,6 +332,13 @@ def node_main(argv: Sequence[str] | None = None) -> int:
     args, ros_args = parse_args(parser, argv)
     with RosSession(args, ros_args, external_drivers=True) as session:
         session.open_viewer()
-        steps = args.steps
-        session.run(None if steps is None else lambda: session.node.steps >= steps)
+        node, steps = session.node, args.steps
+        status, t0 = StatusLine("run_spaceros.py", node.num_envs), time.monotonic()
+
+        def done() -> bool:
+            status.update(node.steps, node.stats)
+            return steps is not None and node.steps >= steps
+
+        session.run(done)
+        status.finish(node.steps, time.monotonic() - t0, node.stats)
     return 0

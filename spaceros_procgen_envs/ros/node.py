@@ -28,6 +28,7 @@ topic / service                       type                          QoS        w
 ``/clock``                            rosgraph_msgs/Clock           R V (10)   out: every step
 ``/tf`` (if tf2_msgs importable)      tf2_msgs/TFMessage            R V (100)  out: every step
 ``envs/info``                         std_msgs/String (JSON)        R TL (1)   out: 2 Hz wall
+``envs/resets``                       std_msgs/String (JSON)        R V (100)  out: env reset
 ``sim/reset``, ``env{i}/reset``       std_srvs/Empty                service    all / env i
 ====================================  ============================  =========  ==================
 
@@ -89,8 +90,9 @@ from .commands import CommandTable, check_env_index
 from .convert import (NS_PER_S, RejectedMessage, clock_msg, joint_names, transform_msg,
                       twist_map, twist_to_array)
 from ..video import BatchRecorder, VideoWriter, tile_size
+from .status import RateWatch, RewardStats
 from .topics import (CMD_QOS, INFO_QOS, STATE_QOS, STEP_QOS, BatchOutputs, CameraOutputs,
-                     EnvOutputs, task_robot)
+                     EnvOutputs, ResetOutputs, reset_reasons, task_robot)
 
 try:  # /tf only where tf2_msgs exists (not among the PyPI wheels)
     from tf2_msgs.msg import TFMessage
@@ -103,6 +105,14 @@ MAX_LAG_S = 0.1  # real time: further behind than this, the schedule restarts in
 MIN_YIELD_S = 2e-4  # real time: the stepping thread sleeps at least this long between steps
 VIDEO_EVERY = 5  # steps per video frame: 10 fps of sim time (16 shadowed frames cost ~0.7 s)
 VIDEO_FPS = 10
+NO_LIMIT_STEPS = 2 ** 62  # "no time limit": 2.9e9 years of sim time at 50 Hz
+
+
+def episode_steps(episode_s: float) -> int | None:
+    """``NodeCfg.episode_s`` as the vector env's ``max_episode_steps`` (None: the task's)."""
+    if episode_s == 0:
+        return None
+    return NO_LIMIT_STEPS if episode_s < 0 else max(1, int(round(episode_s * CONTROL_HZ)))
 
 
 class NodeParameterError(ProcgenError, ValueError):
@@ -124,6 +134,8 @@ class NodeCfg:
         camera_rate_hz: camera topics' rate (``_visual`` tasks), at most the 50 Hz step rate.
         camera_width, camera_height: camera image size in pixels (``_visual`` tasks).
         video: mp4 path to film every env into (tiled), "" for none.
+        episode_s: episode time limit, seconds of sim time: 0 = the task's own
+            (``time_limit_s``), < 0 = none (teleop's default: no reset under the operator).
         record: recording directory (rosbag2 bag + Minari dataset), "" for none.
         record_force: replace an earlier recording at ``record``.
     """
@@ -139,6 +151,7 @@ class NodeCfg:
     camera_width: int = 128  # = sim.cameras.DEFAULT_RESOLUTION (literals: the launch file's
     camera_height: int = 128  # test reads these defaults from the source)
     video: str = ""
+    episode_s: float = 0.0
     record: str = ""
     record_force: bool = False
 
@@ -152,6 +165,8 @@ class NodeCfg:
              "a number > 0"),
             ("camera_rate_hz", 0 < self.camera_rate_hz <= CONTROL_HZ,  # NaN fails too
              f"a rate in (0, {CONTROL_HZ:g}] Hz (at most one picture per step)"),
+            ("episode_s", np.isfinite(self.episode_s),
+             "seconds (> 0), 0 for the task's own limit or < 0 for none"),
         ) if not ok]
         if bad:
             name, want = bad[0]
@@ -202,7 +217,8 @@ class SpaceRosNode(rclpy.node.Node):
                                      copy=False, progress=progress,
                                      camera_resolution=(c.camera_width, c.camera_height),
                                      render_mode="rgb_array" if c.video else None,
-                                     render_size=tile_size(c.num_envs))
+                                     render_size=tile_size(c.num_envs),
+                                     max_episode_steps=episode_steps(c.episode_s))
         if c.record:  # before the first reset: the recording starts with it
             from ..recording import for_node
 
@@ -216,6 +232,9 @@ class SpaceRosNode(rclpy.node.Node):
         self._sim_lock = threading.Lock()
         self._rate_meter = (time.monotonic(), 0, 0.0)  # (wall s, steps, steps/s) at the last info
         self.started_unix_s = time.time()  # which of two clashing nodes came first (.graph)
+        self.stats = RewardStats()  # rewards and episodes, for run_spaceros.py's status line
+        self._rate_watch = None if c.lockstep else RateWatch(c.realtime_factor / self.vec.dt,
+                                                             c.num_envs)
         self._create_outputs()
         self._create_inputs()
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -252,6 +271,7 @@ class SpaceRosNode(rclpy.node.Node):
             self.create_publisher(TFMessage, "/tf", STEP_QOS)
         self._info_pub = self.create_publisher(String, "envs/info", INFO_QOS)
         self._batch = BatchOutputs(self)
+        self._resets_out = ResetOutputs(self, self.num_envs, self.vec.dt)
         self._cameras = [[CameraOutputs(self, i, name, fovy)
                           for name, fovy in self.vec.cameras.items()] for i in range(self.num_envs)]
         images = {key for name in self.vec.cameras for key in (rgb_key(name), depth_key(name))}
@@ -340,9 +360,13 @@ class SpaceRosNode(rclpy.node.Node):
         with self._sim_lock:
             if self._stop.is_set():
                 return
-            obs, rewards, terminated, truncated, _ = self.vec.step(actions)
+            obs, rewards, terminated, truncated, info = self.vec.step(actions)
             self.steps += 1
             self.episodes += terminated | truncated
+            self.stats.add_rewards(rewards)
+            self.stats.add_dones(terminated | truncated)
+            self._resets_out.publish(self.steps, reset_reasons(terminated, truncated, info),
+                                     self.steps + 1)  # NEXT_STEP: the next step is the reset
             stamp = self.steps * self._dt_ns
             if self._clock_pub.get_subscription_count():
                 self._clock_pub.publish(clock_msg(stamp))
@@ -377,6 +401,8 @@ class SpaceRosNode(rclpy.node.Node):
                 return
             obs, _ = self.vec.reset(options={"reset_mask": mask})
             self.resets += len(indices)
+            self._resets_out.publish(self.steps, [(i, "reset service") for i in indices],
+                                     self.steps)
             self._batch.publish_observation(obs, self._state_keys)
             self._publish_state_locked(indices, self.steps * self._dt_ns)
 
@@ -446,6 +472,11 @@ class SpaceRosNode(rclpy.node.Node):
 
     def _publish_info(self) -> None:
         self._info_pub.publish(String(data=json.dumps(self.info())))
+        if self._rate_watch is not None and not self._stop.is_set():
+            self._rate_watch.target_hz = self.cfg.realtime_factor / self.vec.dt  # may change live
+            behind = self._rate_watch.update(time.monotonic(), self.steps)
+            if behind:
+                self.get_logger().warning(behind)
 
     # --- shutdown -----------------------------------------------------------------------------
     def stop(self, timeout_s: float = 1.0) -> None:

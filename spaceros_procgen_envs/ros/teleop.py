@@ -152,16 +152,25 @@ def robot_twist_map(task: str):
     return twist_map(cls.make_robot(cls.__new__(cls)))
 
 
-def _make_teleop_node(scheme: KeyScheme, speeds: np.ndarray, keys, rate_hz: float, log):
+def _make_teleop_node(scheme: KeyScheme, speeds: np.ndarray, keys, rate_hz: float, log,
+                      console=None):
     import rclpy.node
-    from geometry_msgs.msg import Twist
-    from std_msgs.msg import Bool
+    from geometry_msgs.msg import PoseStamped, Twist
+    from std_msgs.msg import Bool, Float32, String
     from std_srvs.srv import Empty
 
     from .convert import twist_msg
+    from .status import reset_line, teleop_status
+    from .topics import INFO_QOS, STATE_QOS, STEP_QOS
+
+    pose_topic = "env0/robot/ee_pose" if scheme.robot_kind == "manipulator" else "env0/robot/pose"
 
     class TeleopNode(rclpy.node.Node):
-        """Publishes the held keys as a Twist at ``rate_hz``; K / L edges toggle and reset."""
+        """Publishes the held keys as a Twist at ``rate_hz``; K / L edges toggle and reset.
+
+        Shows env 0's pose (the TCP for arms) and reward, the episode and the achieved rate in
+        the console's status line, and one line per reset (``envs/resets``).
+        """
 
         def __init__(self):
             super().__init__("spaceros_procgen_teleop")
@@ -170,7 +179,29 @@ def _make_teleop_node(scheme: KeyScheme, speeds: np.ndarray, keys, rate_hz: floa
             self.reset_client = self.create_client(Empty, "sim/reset")
             self.gripper_closed, self.sent = False, 0
             self.last_twist = np.zeros(6)
+            self.pose = self.reward = None
+            self.info: dict = {}
+            sub = self.create_subscription
+            sub(PoseStamped, pose_topic, self._on_pose, STATE_QOS)
+            sub(Float32, "env0/reward", lambda m: setattr(self, "reward", m.data), STEP_QOS)
+            sub(String, "envs/info", lambda m: setattr(self, "info", json.loads(m.data)),
+                INFO_QOS)
+            sub(String, "envs/resets", lambda m: log(reset_line(json.loads(m.data))), STEP_QOS)
             self.create_timer(1.0 / rate_hz, self.tick)
+
+        def _on_pose(self, msg) -> None:
+            p = msg.pose.position
+            self.pose = (p.x, p.y, p.z)
+
+        def show_status(self) -> None:
+            if console is None:
+                return
+            info = self.info
+            episode = info["episodes"][0] + 1 if info.get("episodes") else None
+            console.status(teleop_status(
+                self.last_twist, self.gripper_closed if scheme.gripper_key else None, self.pose,
+                self.reward, episode, info.get("rate_hz"),
+                info.get("target_rate_hz") if info else float("nan")))
 
         def tick(self) -> None:
             for key in keys.pop_pressed():
@@ -183,6 +214,7 @@ def _make_teleop_node(scheme: KeyScheme, speeds: np.ndarray, keys, rate_hz: floa
             twist = twist_from_keys(scheme, keys.held(), speeds)
             self.cmd_pub.publish(twist_msg(twist[:3], twist[3:]))
             self.last_twist, self.sent = twist, self.sent + 1
+            self.show_status()
 
         def reset(self) -> None:
             if not self.reset_client.service_is_ready():
@@ -269,6 +301,7 @@ def make_teleop_parser():
     parser.add_argument("--key_hold_s", type=positive_float, default=0.15,
                         help="terminal keys: a key counts as held this long after its last byte "
                              "(cover your auto-repeat interval; the stop delay after release)")
+    parser.set_defaults(episode_s=-1.0)  # teleop: no time limit unless --episode_s
     parser.add_argument("--no_viewer", action="store_true",
                         help="no MuJoCo viewer even with a display (pynput keys still used)")
     parser.add_argument("--viewer_fps", type=positive_float, default=30.0,
@@ -291,8 +324,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .graph import check_connected
     from .keyboard import QuietTerminal, TerminalKeys, open_keyboard
     from .launcher import RosSession, parse_args
+    from .status import Console
 
+    global _console
     args, ros_args = parse_args(make_teleop_parser(), argv)
+    _console = Console()
     with RosSession(args, ros_args, start_node=not args.connect) as session:
         node, spinner, keys, viewer = session.node, Spinner(), None, None
         try:
@@ -306,10 +342,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             scheme = scheme_for(kind, tmap.gripper_index is not None)
             speeds = axis_speeds(tmap, args.lin_speed, args.ang_speed)
             keys = open_keyboard(args.headless, hold_s=args.key_hold_s, log=log)
-            spinner.add(_make_teleop_node(scheme, speeds, keys, args.rate_hz, log))
+            spinner.add(_make_teleop_node(scheme, speeds, keys, args.rate_hz, log, _console))
             viewer = _start_viewer(args, node, log)
             log(f"teleop: {task} ({kind}), keys from {keys.name}; every env via "
-                "envs/robot/cmd_vel")
+                f"envs/robot/cmd_vel; {episode_limit(args)}")
             for line in scheme.describe(speeds):
                 log(line)
             if isinstance(keys, TerminalKeys) and not os.isatty(keys.fd):
@@ -325,12 +361,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             if viewer is not None:
                 viewer.close()
             spinner.close()
+            _console.close()
     return 0
 
 
+def episode_limit(args) -> str:
+    """What ends an episode here, said at start (the node's own limit with --connect)."""
+    if args.connect:
+        return "episodes end as the running node says"
+    if args.episode_s > 0:
+        return f"episodes end after {args.episode_s:g} s (--episode_s)"
+    return "no episode time limit (--episode_s S sets one)"
+
+
+_console = None  # teleop's Console (set by main)
+
+
 def log(line: str) -> None:
-    """Teleop's messages (scheme, gripper, reset, viewer) go to stdout, flushed at once."""
-    print(line, flush=True)
+    """Teleop's messages (scheme, gripper, reset, viewer) go to stdout, flushed at once
+    (above the status line on a terminal)."""
+    if _console is None:
+        print(line, flush=True)
+    else:
+        _console.log(line)
 
 
 def _start_viewer(args, node, log):

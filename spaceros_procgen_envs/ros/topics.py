@@ -131,3 +131,45 @@ def task_robot(vec, task: str, domain: str | None):
     except ProcgenError:  # envs live in workers: a robot built without a world has the same cfg
         spec = get_task(task)
         return spec.task_class()(spec, spec.resolve_domain(domain), {}).robot
+
+
+def reset_reasons(terminated: np.ndarray, truncated: np.ndarray, info: dict) -> list[tuple[int, str]]:
+    """(env, reason) of every episode that ended this step: ``success``, ``terminated``
+    (ended without success), ``diverged`` (the simulation blew up and is reset) or
+    ``time limit``."""
+    diverged = np.asarray(info.get("diverged", np.zeros(len(terminated), bool)), bool)
+    success = np.asarray(info.get("is_success", np.zeros(len(terminated), bool)), bool)
+    events = []
+    for i in np.flatnonzero(np.asarray(terminated) | np.asarray(truncated)):
+        reason = "diverged" if diverged[i] else ("success" if success[i] and terminated[i]
+                                                 else "terminated" if terminated[i]
+                                                 else "time limit")
+        events.append((int(i), reason))
+    return events
+
+
+class ResetOutputs:
+    """``envs/resets`` (std_msgs/String, JSON): one message per step in which envs ended an
+    episode or were reset by a service, ``{"step", "sim_time_s", "resets": [{"env", "reason",
+    "episode_s"}]}``; ``episode_s`` is the ended episode's length in sim seconds."""
+
+    def __init__(self, node: rclpy.node.Node, num_envs: int, dt_s: float):
+        from std_msgs.msg import String
+
+        self._msg_type, self.dt_s = String, dt_s
+        self.pub = node.create_publisher(String, "envs/resets", STEP_QOS)
+        self.started = np.zeros(num_envs, np.int64)  # step at which each env's episode began
+
+    def publish(self, step: int, events: list[tuple[int, str]], next_start: int) -> None:
+        """Report ``events`` at ``step``; their envs' next episodes start at ``next_start``."""
+        import json
+
+        if not events:
+            return
+        if self.pub.get_subscription_count():
+            body = {"step": step, "sim_time_s": round(step * self.dt_s, 6), "resets": [
+                {"env": i, "reason": reason,
+                 "episode_s": round((step - int(self.started[i])) * self.dt_s, 6)}
+                for i, reason in events]}
+            self.pub.publish(self._msg_type(data=json.dumps(body)))
+        self.started[[i for i, _ in events]] = next_start
