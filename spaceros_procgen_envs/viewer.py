@@ -163,7 +163,7 @@ class _Scene:
 
     def move(self, action: int, dx: float, dy: float) -> None:
         """Move the camera by a drag of (dx, dy) window heights."""
-        mujoco.mjv_moveCamera(self.mirror.model, action, dx, dy, self.scene, self.camera)
+        mujoco.mjv_moveCamera(self.mirror.model, int(action), dx, dy, self.camera)
 
     def free(self) -> None:
         self.context.free()
@@ -191,7 +191,8 @@ class EnvViewer:
         self._stop = threading.Event()
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
-        self._drag: tuple[float, float] | None = None  # last cursor position while dragging
+        self._cursor: tuple[float, float] | None = None  # last pointer position, window px
+        self._dragging = False  # a mouse button is held
         self.frames = 0
 
     @property
@@ -248,6 +249,8 @@ class EnvViewer:
             self._loop(glfw, window)
             if not self._stop.is_set():
                 self._log("viewer: window closed; the simulation goes on")
+        except Exception as exc:  # noqa: BLE001 - a failing window never stops the simulation
+            self._log(f"viewer: stopped ({type(exc).__name__}: {exc}); the simulation goes on")
         finally:
             self._scene.free()
             glfw.destroy_window(window)
@@ -307,13 +310,14 @@ class EnvViewer:
             self.select(self._wanted + 1)
 
     def _on_button(self, glfw, window) -> None:
-        pressed = any(glfw.get_mouse_button(window, b) == glfw.PRESS for b in range(3))
-        self._drag = glfw.get_cursor_pos(window) if pressed else None
+        self._dragging = any(glfw.get_mouse_button(window, b) == glfw.PRESS for b in range(3))
 
     def _on_cursor(self, glfw, window, x: float, y: float) -> None:
-        if self._drag is None:
+        # The position of the previous motion event, not glfw.get_cursor_pos (the pointer now,
+        # already past the events still queued).
+        (x0, y0), self._cursor = self._cursor or (x, y), (x, y)
+        if not self._dragging:
             return
-        (x0, y0), self._drag = self._drag, (x, y)
         height = max(1, glfw.get_window_size(window)[1])
         button = "right" if glfw.get_mouse_button(window, glfw.MOUSE_BUTTON_RIGHT) else \
             "left" if glfw.get_mouse_button(window, glfw.MOUSE_BUTTON_LEFT) else "middle"

@@ -124,6 +124,13 @@ def test_teleop_keys_typed_into_the_viewer_change_nothing_and_its_own_keys_work(
             assert index == 1, "']' did not switch the viewer to env 1"
             other = screenshot(display, window)
             assert np.any(before != other, axis=-1).mean() > 0.05, "env 1 looks like env 0"
+            xdotool(display, "mousemove", "--window", str(window), "200", "150")
+            xdotool(display, "mousedown", "1")  # left drag: turn the view
+            xdotool(display, "mousemove_relative", "--sync", "--", "150", "0")
+            xdotool(display, "mouseup", "1")
+            frames, index = wait_frames(status, frames + 3, proc)
+            turned = screenshot(display, window)
+            assert np.any(turned != other, axis=-1).mean() > 0.05, "a left drag did not turn it"
 
 
 def cpu_s(pid: int) -> float:
