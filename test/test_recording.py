@@ -301,3 +301,31 @@ def test_camera_task_records_images_at_the_camera_rate_and_exact_in_the_dataset(
                 np.testing.assert_array_equal(ep.observations[key][k],
                                               expected_obs(run, meta, k)[key])
     assert replay(run.path).mismatch is None
+
+
+def test_fast_bag_writing_gives_the_bag_rosbags_itself_writes(tmp_path):
+    """The batched MCAP appends and the metadata emitter against rosbags' own write/close."""
+    from ruamel.yaml import YAML
+
+    from spaceros_procgen_envs.recording.bag import BagWriter
+    from spaceros_procgen_envs.recording.paths import DiskGuard
+
+    state = {"position": np.arange(3.0), "velocity": np.ones(3), "effort": np.zeros(3),
+             "base_xyz": np.array([1.0, 2.0, 3.0]), "base_wxyz": np.array([1.0, 0, 0, 0])}
+    infos, contents = [], []
+    for fast in (True, False):
+        (tmp_path / str(fast)).mkdir()
+        bag = BagWriter(tmp_path / str(fast) / "bag", 2, 2, ["a", "b", "c"], {},
+                        DiskGuard(tmp_path))
+        if not fast:
+            bag._fast = None  # rosbags' Writer.write and Writer.close, message by message
+        bag.write_state(0, [0, 1], [state, state])
+        for t in range(1, 2000):  # > 1 MiB: several MCAP chunks
+            bag.write_step(t * DT_NS, np.full((2, 2), t / 2000, np.float32), np.arange(2.0),
+                           np.array([False, True]), np.zeros(2, bool), [state, state])
+        bag.close()
+        infos.append(YAML(typ="safe").load((bag.path / "metadata.yaml").read_text()))
+        with Reader(bag.path) as reader:
+            contents.append([(c.topic, t, bytes(raw)) for c, t, raw in reader.messages()])
+    assert infos[0] == infos[1]
+    assert contents[0] == contents[1] and len(contents[0]) == 1 + 2 * 2 + 1999 * (2 + 2 * 6)

@@ -25,6 +25,7 @@ Jazzy and newer).
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -177,7 +178,10 @@ class BagWriter:
             return
         self.closed = True
         try:
-            self._writer.close()
+            if self._fast is not None:
+                self._fast.close()
+            else:
+                self._writer.close()
         except OSError as exc:
             self._writer.abort()
             raise RecordingError(f"could not finish the bag {self.path}: {exc}") from None
@@ -193,7 +197,8 @@ class McapAppender:
     it relies on (rosbags 0.10 to 0.11); otherwise the bag is written message by message.
     """
 
-    NEEDS = ("message_start_time", "message_end_time", "channel_stats", "chunk", "close_chunk")
+    NEEDS = ("message_start_time", "message_end_time", "channel_stats", "chunk", "close_chunk",
+             "close", "path")
 
     def __init__(self, writer, storage):
         self.writer, self.storage = writer, storage
@@ -202,7 +207,8 @@ class McapAppender:
     def attach(cls, writer) -> McapAppender | None:
         storage = getattr(writer, "storage", None)
         ok = storage is not None and all(hasattr(storage, a) for a in cls.NEEDS) and \
-            hasattr(storage.chunk, "msgs") and isinstance(getattr(writer, "counts", None), dict)
+            hasattr(storage.chunk, "msgs") and isinstance(getattr(writer, "counts", None), dict) \
+            and writer.compression_mode.name == "NONE" and hasattr(writer, "metapath")
         return cls(writer, storage) if ok else None
 
     def write(self, stamp: int, messages: list[tuple]) -> None:
@@ -226,3 +232,64 @@ class McapAppender:
         writer.max_timestamp = max(stamp, writer.max_timestamp)
         if chunk.bio.tell() > 1 << 20:
             storage.close_chunk()
+
+    def close(self) -> None:
+        """rosbags' ``Writer.close`` for an uncompressed MCAP bag, with the same metadata
+        (MCAP metadata record and metadata.yaml) emitted by :func:`block_yaml` instead of
+        ruamel's pure-Python emitter (seconds for a hundred topics on a busy machine)."""
+        from rosbags.rosbag2.metadata import dump_qos_v8, dump_qos_v9
+
+        writer = self.writer
+        dump_qos = dump_qos_v9 if writer.version >= 9 else dump_qos_v8
+        start, count = writer.min_timestamp, sum(writer.counts.values())
+        duration = max(0, writer.max_timestamp - start)
+        name = self.storage.path.name
+        info = {
+            "version": writer.version, "storage_identifier": "mcap",
+            "relative_file_paths": [name], "duration": {"nanoseconds": duration},
+            "starting_time": {"nanoseconds_since_epoch": start}, "message_count": count,
+            "topics_with_message_count": [
+                {"topic_metadata": {"name": c.topic, "type": c.msgtype,
+                                    "serialization_format": c.ext.serialization_format,
+                                    "offered_qos_profiles": dump_qos(c.ext.offered_qos_profiles),
+                                    "type_description_hash": c.digest},
+                 "message_count": writer.counts[c.id]} for c in writer.connections],
+            "compression_format": "", "compression_mode": "",
+            "files": [{"path": name, "starting_time": {"nanoseconds_since_epoch": start},
+                       "duration": {"nanoseconds": duration}, "message_count": count}],
+            "custom_data": writer.custom_data or None, "ros_distro": "rosbags"}
+        self.storage.close(writer.version, block_yaml(info).strip())
+        writer.storage = None
+        tmp = writer.metapath.with_suffix(".yaml.tmp")
+        tmp.write_text(block_yaml({"rosbag2_bagfile_information": info}), "utf8")
+        tmp.replace(writer.metapath)
+
+
+def block_yaml(value, indent: int = 0) -> str:
+    """Block-style YAML of dicts, lists and scalars; strings double-quoted (JSON escapes, which
+    YAML reads the same), so any text round-trips."""
+    pad, out = " " * indent, []
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+    for key, item in items:
+        head = f"{pad}{key}:" if isinstance(value, dict) else f"{pad}-"
+        if isinstance(item, (dict, list)) and item:
+            body = block_yaml(item, indent + 2)
+            if isinstance(value, dict):
+                out.append(f"{head}\n{body}")
+            else:  # "- first: x" then the rest of the mapping under it
+                out.append(f"{head} {body[indent + 2:]}")
+        else:
+            out.append(f"{head} {_scalar(item)}\n")
+    return "".join(out)
+
+
+def _scalar(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"
+    return json.dumps(str(value))
