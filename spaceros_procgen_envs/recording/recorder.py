@@ -190,7 +190,7 @@ class Recorder:
             write_manifest(self.path, self.manifest)
         except OSError as exc:
             errors.append(str(exc))
-        for part in (self.book.close, *(() if self.bag is None else (self.bag.close,))):
+        for part in (*(() if self.bag is None else (self.bag.close,)), self.book.close):
             try:
                 part()
             except (paths.RecordingError, OSError) as exc:
