@@ -131,6 +131,10 @@ def test_teleop_keys_typed_into_the_viewer_change_nothing_and_its_own_keys_work(
             frames, index = wait_frames(status, frames + 3, proc)
             turned = screenshot(display, window)
             assert np.any(turned != other, axis=-1).mean() > 0.05, "a left drag did not turn it"
+            xdotool(display, "click", "--repeat", "3", "4")  # wheel up: zoom in
+            frames, index = wait_frames(status, frames + 3, proc)
+            zoomed = screenshot(display, window)
+            assert np.any(zoomed != turned, axis=-1).mean() > 0.05, "the wheel did not zoom"
 
 
 def cpu_s(pid: int) -> float:
