@@ -6,6 +6,7 @@ block (no NameError), exit 0, and print one line per ``print(`` it contains.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -31,8 +32,10 @@ def test_readme_has_python_blocks():
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"{i}_{_heading(b)}" for i, b in enumerate(BLOCKS)])
 def test_readme_python_block_runs_alone_and_prints(block, tmp_path):
+    # As pasted into a plain interpreter: no MUJOCO_GL (rendering must choose its own GL).
+    env = {k: v for k, v in os.environ.items() if k not in ("MUJOCO_GL", "PYOPENGL_PLATFORM")}
     done = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=280)
+                          text=True, timeout=280, env=env)
     assert done.returncode == 0, f"exit {done.returncode}:\n{block}\n{done.stderr[-3000:]}"
     prints = len(re.findall(r"^\s*print\(", block, re.M))
     lines = done.stdout.strip().splitlines()
