@@ -201,7 +201,7 @@ class RosSession:
         if self.stop.is_set():  # a second Ctrl-C: do not wait for the clean shutdown
             os._exit(128 + signum)
         self.stop.set()
-        if self._starting:  # still generating assets / building: unwind right away
+        if self._starting and self.node is None:  # still building: unwind right away
             raise KeyboardInterrupt
 
     # --- lifetime -----------------------------------------------------------------------------

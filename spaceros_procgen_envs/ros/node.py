@@ -243,13 +243,13 @@ class SpaceRosNode(rclpy.node.Node):
         self.vec.reset(seed=c.seed)
         if self.video is not None:
             self.video.capture()
-        self._publish_info()
         self.create_timer(INFO_PERIOD_S, self._publish_info)
         self._loop = None if c.lockstep else threading.Thread(
             target=self._run_realtime, name="spaceros-realtime", daemon=True)
         if self._loop is not None:
             self._loop.start()
         self.get_logger().info(self.describe())
+        self._publish_info()  # last: a first envs/info means the node is built
 
     # --- setup --------------------------------------------------------------------------------
     def _declare_parameters(self, cfg: NodeCfg) -> NodeCfg:
