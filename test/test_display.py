@@ -126,8 +126,13 @@ def test_no_egl_driver_falls_back_to_osmesa():
     with_egl = run([sys.executable, "-c", PROBE], desktop_env(None))
     without = run([sys.executable, "-c", PROBE], desktop_env(None, **NO_EGL_VENDOR))
     assert with_egl.returncode == 0 and without.returncode == 0, without.stderr[-3000:]
-    assert with_egl.stdout.split()[0] == "egl" and without.stdout.split()[0] == "osmesa"
-    assert with_egl.stdout.split()[1] == without.stdout.split()[1], "different pictures"
+    (egl, egl_spread), (osmesa, osmesa_spread) = with_egl.stdout.split(), without.stdout.split()
+    assert (egl, osmesa) == ("egl", "osmesa")
+    # Both are Mesa's llvmpipe: the same picture (identical on Debian 12; 2 % leaves room for
+    # other Mesa builds).
+    assert float(osmesa_spread) > 5.0 and \
+        abs(float(osmesa_spread) - float(egl_spread)) < 0.02 * float(egl_spread), \
+        f"EGL and OSMesa pictures differ: pixel std {egl_spread} vs {osmesa_spread}"
 
 
 def test_no_working_gl_is_one_line_naming_mujoco_gl_and_the_packages():
