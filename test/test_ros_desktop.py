@@ -11,6 +11,7 @@ import io
 import os
 import pty
 import re
+import subprocess
 import time
 
 import numpy as np
@@ -25,7 +26,8 @@ from spaceros_procgen_envs.ros.status import Console, RateWatch, reset_line  # n
 from spaceros_procgen_envs.ros.topics import reset_reasons  # noqa: E402
 
 from .ros_helpers import spawn, ros_domain  # noqa: E402,F401
-from .teleop_helpers import Output, Probe, domain_id, process, stop_and_check, teleop_env  # noqa: E402
+from .teleop_helpers import (NEEDS_X, Output, Probe, domain_id, process, stop_and_check,  # noqa: E402
+                             teleop_env, xdotool, xvfb)
 
 STATUS = re.compile(r"cmd lin ([+-]\d\.\d\d) [+-]\d\.\d\d [+-]\d\.\d\d ang [^|]+\| env0 xyz "
                     r"[+-]\d+\.\d\d [+-]\d+\.\d\d [+-]\d+\.\d\d m, reward [+-]\d\.\d{3}, "
@@ -160,3 +162,31 @@ def test_keeping_up_says_nothing(spawn):
     proc = spawn("run_spaceros.py", "--headless", "--lockstep", "--duration", "4")
     assert proc.wait(120) == 0, proc.stderr()
     assert "falls behind" not in proc.stderr()  # lockstep has no real-time target
+
+
+@NEEDS_X
+def test_x_teleop_says_the_reset_of_l_and_keeps_episodes():
+    domain = domain_id()
+    probe = Probe(domain, 2)
+    try:
+        with xvfb() as display:
+            cmd = script_cmd("teleop.py", "--task", "perseverance", "--num_envs", "2",
+                             "--no_viewer")
+            read_fd, write_fd = os.pipe()
+            with process(cmd, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
+                         env=teleop_env(domain, DISPLAY=display)) as proc:
+                os.close(write_fd)
+                out = Output(read_fd)
+                out.wait_for("Ctrl-C  quit", 90, proc)
+                assert "keys from pynput" in out.text
+                assert "no episode time limit" in out.text
+                probe.wait(lambda: probe.twists and probe.info, 20, "teleop and node")
+                end = time.monotonic() + 20  # pynput's listener starts after the key list
+                while "reset: every env" not in out.text and time.monotonic() < end:
+                    xdotool(display, "key", "l")
+                    time.sleep(1.0)
+                out.wait_for("reset: envs 0-1 (reset service, after", 10, proc)
+                stop_and_check(proc, out)
+            os.close(read_fd)
+    finally:
+        probe.close()
