@@ -26,8 +26,8 @@ from spaceros_procgen_envs.ros.status import Console, RateWatch, reset_line  # n
 from spaceros_procgen_envs.ros.topics import reset_reasons  # noqa: E402
 
 from .ros_helpers import spawn, ros_domain  # noqa: E402,F401
-from .teleop_helpers import (NEEDS_X, Output, Probe, domain_id, process, stop_and_check,  # noqa: E402
-                             teleop_env, xdotool, xvfb)
+from .teleop_helpers import (NEEDS_X, Output, Probe, domain_id, process,  # noqa: E402
+                             stop_and_check, teleop_env, xdotool, xvfb)
 
 STATUS = re.compile(r"cmd lin ([+-]\d\.\d\d) [+-]\d\.\d\d [+-]\d\.\d\d ang [^|]+\| env0 xyz "
                     r"[+-]\d+\.\d\d [+-]\d+\.\d\d [+-]\d+\.\d\d m, reward [+-]\d\.\d{3}, "

@@ -1,8 +1,9 @@
 """Two simulations on one ROS domain, and ``--connect`` to the wrong one: found, not silent.
 
 Two nodes on one domain and namespace share every topic: agents see double rates and poses
-from two worlds, and one key press drives both. For ``CLASH_WINDOW_S`` after its start the launcher
-looks at the graph (:class:`ClashWatch`) and exits (code 2) with the fix when it finds (from another process)
+from two worlds, and one key press drives both. For ``CLASH_WINDOW_S`` after its start the
+launcher looks at the graph (:class:`ClashWatch`) and exits (code 2) with the fix when it finds,
+in another process,
 
 * another node with this node's fully qualified name,
 * another simulation publishing this node's ``envs/info`` (same namespace, remapped name),

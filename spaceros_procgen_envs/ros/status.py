@@ -180,8 +180,9 @@ def teleop_status(twist: np.ndarray, gripper: bool | None, pose, reward, episode
     the achieved step rate.
 
     >>> teleop_status(np.array([0.5, 0, 0, 0, 0, -0.25]), None, (1.0, 2.0, 0.5), -0.01, 3,
-    ...               49.9, 50.0)
-    'cmd lin +0.50 +0.00 +0.00 ang +0.00 +0.00 -0.25 | env0 xyz +1.00 +2.00 +0.50 m, reward -0.010, episode 3 | 49.9/50 Hz'
+    ...               49.9, 50.0).split(" | ")  # doctest: +NORMALIZE_WHITESPACE
+    ['cmd lin +0.50 +0.00 +0.00 ang +0.00 +0.00 -0.25',
+     'env0 xyz +1.00 +2.00 +0.50 m, reward -0.010, episode 3', '49.9/50 Hz']
     """
     lin = " ".join(f"{v:+.2f}" for v in twist[:3])
     ang = " ".join(f"{v:+.2f}" for v in twist[3:])

@@ -133,7 +133,8 @@ def task_robot(vec, task: str, domain: str | None):
         return spec.task_class()(spec, spec.resolve_domain(domain), {}).robot
 
 
-def reset_reasons(terminated: np.ndarray, truncated: np.ndarray, info: dict) -> list[tuple[int, str]]:
+def reset_reasons(terminated: np.ndarray, truncated: np.ndarray,
+                  info: dict) -> list[tuple[int, str]]:
     """(env, reason) of every episode that ended this step: ``success``, ``terminated``
     (ended without success), ``diverged`` (the simulation blew up and is reset) or
     ``time limit``."""
