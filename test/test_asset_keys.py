@@ -63,7 +63,8 @@ def test_key_of_a_fixed_request_is_unchanged(fixed_version):
 
 def test_key_changes_with_cfg_and_seed_and_repeats_when_memoised(fixed_version):
     base = AssetRequest("rock", FakeCfg(), (42, 3))
-    variants = [base, dataclasses.replace(base, seed=(42, 4)), dataclasses.replace(base, seed=(43, 3)),
+    variants = [base, dataclasses.replace(base, seed=(42, 4)),
+                dataclasses.replace(base, seed=(43, 3)),
                 dataclasses.replace(base, cfg=FakeCfg(count=7)),
                 dataclasses.replace(base, cfg=FakeCfg(inner=Inner(scale=0.6))),
                 dataclasses.replace(base, cfg=FakeCfg(style="moon")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import gymnasium as gym
 import mujoco
 import numpy as np
 
@@ -42,7 +43,9 @@ class WorldDraft:
     """One env's task object and its world as an uncompiled ``MjSpec`` (cameras added for
     ``_visual`` tasks): what :func:`build_worlds` pads to one layout before compiling."""
 
-    model: mujoco.MjModel | None = None  # set when the world comes compiled (:meth:`compiled`)
+    # Set when the world comes compiled (:meth:`compiled`): its model and the task's state space.
+    model: mujoco.MjModel | None = None
+    state_space: gym.spaces.Dict | None = None
 
     def __init__(self, task: str, assets: dict[str, Asset], domain: str | None = None,
                  **task_options):
@@ -53,12 +56,15 @@ class WorldDraft:
         self.camera_names = self.task.add_cameras(self.mj_spec) if is_visual(task) else []
 
     @classmethod
-    def compiled(cls, task, model: mujoco.MjModel, camera_names: list[str]) -> WorldDraft:
+    def compiled(cls, task, model: mujoco.MjModel, camera_names: list[str],
+                 state_space: gym.spaces.Dict | None = None) -> WorldDraft:
         """A world that is already compiled (from the world cache): ``task`` is the task
-        object after build + bind, ``model`` its padded model; no ``MjSpec``."""
+        object after build + bind, ``model`` its padded model, ``state_space`` what
+        ``task.observation_space()`` returned (None: ask the task); no ``MjSpec``."""
         draft = cls.__new__(cls)
         draft.spec, draft.domain, draft.task = task.spec, task.domain, task
         draft.mj_spec, draft.model, draft.camera_names = None, model, list(camera_names)
+        draft.state_space = state_space
         return draft
 
 
@@ -122,7 +128,7 @@ class SimEnv:
         self._own_render_thread = False
         self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
         self.max_steps = int(round(spec.time_limit_s * CONTROL_HZ))
-        self.observation_space = self.task.observation_space()
+        self.observation_space = draft.state_space or self.task.observation_space()
         self.obs_keys = tuple(self.observation_space.keys())  # the state keys (float32)
         self.state_size = sum(int(np.prod(s.shape)) for s in self.observation_space.values())
         if self.cameras is not None:

@@ -127,9 +127,17 @@ class WorldStore:
                  task_options: dict[str, Any]):
         self.directory = cache.cache_dir()
         self.idents = [faces_ident(task, domain, keys, task_options) for keys in asset_keys]
+        self._buffer = bytearray()
 
     def __len__(self) -> int:
         return len(self.idents)
+
+    def sliced(self, start: int, stop: int) -> WorldStore:
+        """The entries of envs ``start..stop-1`` (their entry 0 is env ``start``)."""
+        part = WorldStore.__new__(WorldStore)
+        part.directory, part.idents = self.directory, self.idents[start:stop]
+        part._buffer = bytearray()
+        return part
 
     def faces_path(self, i: int) -> Path:
         return self.directory / f"faces-{self.idents[i]}.faces"
@@ -182,16 +190,27 @@ class WorldStore:
         try:
             entry = pickle.loads(unframe(data))
             model_path = path.with_name(entry["model_file"])
-            model_bytes = _read(model_path)
-            if model_bytes is None:
-                raise CorruptWorld("its model file is missing")
-            if len(model_bytes) != entry["model_size"] or zlib.crc32(model_bytes) != entry["model_crc"]:
-                raise CorruptWorld("model checksum mismatch")
+            self._check_model(model_path, entry["model_size"], entry["model_crc"])
             model = mujoco.MjModel.from_binary_path(str(model_path))
         except Exception as exc:  # corrupt, truncated, or written by an incompatible build
-            _discard([p for p in (path, model_path) if p is not None], str(exc) or type(exc).__name__)
+            reason = str(exc) or type(exc).__name__
+            _discard([p for p in (path, model_path) if p is not None], reason)
             return None
-        return WorldDraft.compiled(entry["task"], model, entry["camera_names"])
+        return WorldDraft.compiled(entry["task"], model, entry["camera_names"],
+                                   entry["state_space"])
+
+    def _check_model(self, path: Path, size: int, crc: int) -> None:
+        """Raise :class:`CorruptWorld` unless the model file has ``size`` bytes of CRC ``crc``
+        (read into one reused buffer: a fresh 2.4 MB per world costs more than the read)."""
+        if len(self._buffer) <= size:
+            self._buffer = bytearray(size + 1)
+        try:
+            with open(path, "rb", buffering=0) as handle:
+                got = handle.readinto(self._buffer)
+        except FileNotFoundError:
+            raise CorruptWorld("its model file is missing") from None
+        if got != size or zlib.crc32(memoryview(self._buffer)[:size]) != crc:
+            raise CorruptWorld("model size or checksum mismatch")
 
     def put(self, i: int, total: int, env: SimEnv) -> None:
         """Store env ``i``'s world (built just now, before any reset) at ``total`` faces."""
@@ -205,7 +224,7 @@ class WorldStore:
         entry = {"model_file": model_file, "model_size": len(model_bytes), "model_crc": crc,
                  "camera_names": [env.model.camera(c).name for c in env.cameras.ids]
                  if env.cameras else [],  # full names (the rig keeps short ones)
-                 "task": env.task}
+                 "task": env.task, "state_space": env.task.observation_space()}
         cache.write_atomic(path, frame(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
 
 

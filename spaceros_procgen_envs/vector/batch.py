@@ -96,6 +96,15 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """What :meth:`EnvFactory.prepare` found: the batch's world-cache entries, and by env
+    index the assets of the envs whose world must be built."""
+
+    store: WorldStore
+    assets: dict[int, dict[str, Asset]]
+
+
+@dataclass(frozen=True)
 class EnvFactory:
     """Builds envs ``[start, stop)`` of a batch the same way in any process or actor.
 
@@ -125,25 +134,27 @@ class EnvFactory:
         return WorldStore(self.task, spec.resolve_domain(self.domain).name, keys,
                           self.task_options)
 
-    def prepare(self, num_envs: int, progress: bool | None = None
-                ) -> dict[int, dict[str, Asset]]:
-        """The assets of the envs whose compiled world is not cached, by env index, generated
-        on all cores (empty when every world is cached: then nothing is loaded)."""
-        assets: dict[int, dict[str, Asset]] = {}
-        for first, last in _runs(self.world_store(0, num_envs).missing()):
+    def prepare(self, num_envs: int, progress: bool | None = None) -> Prepared:
+        """Look the batch's worlds up in the cache and generate, on all cores, the assets of
+        the envs whose world is not cached (none when every world is: then nothing is loaded).
+        :meth:`build` takes the result, so the keys are computed once."""
+        store, assets = self.world_store(0, num_envs), {}
+        for first, last in _runs(store.missing()):
             made, _ = generate_assets(self.task, last - first, self.seed + first, self.domain,
                                       progress=progress)
             assets.update(enumerate(made, first))
-        return assets
+        return Prepared(store, assets)
 
     def build(self, start: int, stop: int,
-              assets: dict[int, dict[str, Asset]] | list[dict[str, Asset]] | None = None
-              ) -> list[SimEnv]:
+              assets: Prepared | list[dict[str, Asset]] | None = None) -> list[SimEnv]:
         """SimEnvs ``start..stop-1``, from the compiled-world cache where it has them. A world
-        that must be built takes its assets from ``assets`` (by env index in the batch, as
-        :meth:`prepare` returns them, or a list for envs ``start..stop-1``), else from the
-        asset cache (generated in-process if missing, so a worker never starts a pool)."""
-        given = dict(enumerate(assets, start)) if isinstance(assets, list) else (assets or {})
+        that must be built takes its assets from ``assets`` (:meth:`prepare`'s result, or a
+        list for envs ``start..stop-1``), else from the asset cache (generated in-process if
+        missing, so a worker never starts a pool)."""
+        if isinstance(assets, Prepared):
+            store, given = assets.store.sliced(start, stop), assets.assets
+        else:
+            store, given = self.world_store(start, stop), dict(enumerate(assets or [], start))
 
         def get_assets(indices: list[int]) -> list[dict[str, Asset]]:
             found = {i: given[start + i] for i in indices if start + i in given}
@@ -153,8 +164,8 @@ class EnvFactory:
                 found.update(enumerate(made, first))
             return [found[i] for i in indices]
 
-        envs = build_cached(self.task, self.seed + start, self.world_store(start, stop),
-                            get_assets, self.domain, self.camera_resolution, **self.task_options)
+        envs = build_cached(self.task, self.seed + start, store, get_assets, self.domain,
+                            self.camera_resolution, **self.task_options)
         if self.max_episode_steps is not None:
             for env in envs:
                 env.max_steps = int(self.max_episode_steps)
