@@ -10,6 +10,8 @@ give the same joint targets to rounding, and drive the TCP as the per-env one do
 from __future__ import annotations
 
 import functools
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -149,3 +151,17 @@ def test_joint_state_and_base_pose_batches_equal_the_per_env_ones():
     for got, want in zip(lead.robot.base_pose_batch(view),
                          zip(*[env.task.robot.base_pose(env.model, env.data) for env in envs])):
         np.testing.assert_array_equal(got, np.stack(want))
+
+
+def test_a_memoised_batch_state_does_not_keep_the_view_alive():
+    """A cycle view -> memo -> state -> view would keep the Batch (and its threads) alive after
+    the slice closes; a fork for asset generation then hangs."""
+    envs, view, lead = make_slice("sample_collection")
+    assert lead.batch_state(view)["grasped"].shape == (WORLDS,)
+    ref = weakref.ref(view)
+    gc.disable()
+    try:
+        del view
+        assert ref() is None, "the view outlived its last reference"
+    finally:
+        gc.enable()

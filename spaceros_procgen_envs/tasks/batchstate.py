@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import inspect
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -36,7 +37,9 @@ class BatchState(dict):
 
     def __init__(self, task, v, **given: np.ndarray):
         super().__init__(given)
-        self.task, self.v = task, v
+        # A weak reference: a state memoised on the view must not keep the view (and its
+        # Batch's threads) alive after the slice is closed.
+        self.task, self.v = task, (None if v is None else weakref.proxy(v))
 
     def __missing__(self, key: str) -> np.ndarray:
         method = getattr(self.task, f"state_{key}", None)

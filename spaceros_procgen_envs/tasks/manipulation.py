@@ -186,17 +186,12 @@ class ManipulationTask(Task):
         return float(self.grasped(data))
 
     # --- the batch (n worlds of one slice) ---------------------------------------------------
-    def batch_constants(self) -> dict[str, np.ndarray]:
-        """Per-world constants, stacked by the slice into ``v.const`` (none here)."""
-        return {}
+    BATCHED = True
 
-    def episode_state(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, np.ndarray]:
-        """Per-episode state after this world's reset, stacked into ``v.episode`` (none here)."""
-        return {}
-
-    def batch_state(self, v, **given: np.ndarray) -> BatchState:
-        """The arrays the observations, terms and success read, (n, ...), computed on demand."""
-        return BatchState(self, v, **given)
+    def batch_state(self, v) -> BatchState:
+        """The arrays the observations, terms and success read, (n, ...), each computed when
+        first read and kept until the state changes (``v.memo``: one per step)."""
+        return v.memo("task_state", lambda: BatchState(self, v))
 
     def state_ee_pos(self, v, s):
         return self.robot.ee_pos_batch(v)
@@ -214,16 +209,9 @@ class ManipulationTask(Task):
         left, right = self._touch_idx
         return (v.sensordata[:, left] > 0.0) & (v.sensordata[:, right] > 0.0)
 
-    def control_batch(self, v, actions: np.ndarray) -> None:
-        """The arm's controller for every world (actions (n, 7) in [-1, 1])."""
-        self.robot.control_batch(v, actions)
-
-    def observe_batch(self, v) -> dict[str, np.ndarray]:
-        """:meth:`observe` for every world: the same keys, (n, *shape) float32."""
-        return {**self.robot.observe_batch(v), **self.observe_task_batch(self.batch_state(v))}
-
-    def observe_task_batch(self, s: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The task's keys of :meth:`observe_task` from :meth:`batch_state` ``s``."""
+    def observe_task_batch(self, v) -> dict[str, np.ndarray]:
+        """The task's keys of :meth:`observe_task` for every world, (n, *shape) float32."""
+        s = self.batch_state(v)
         return {"object_pos": s["object_pos"].astype(F32), "object_quat": s["object_quat"].astype(F32),
                 "object_vel": s["object_vel"].astype(F32),
                 "object_rel": (s["object_pos"] - s["ee_pos"]).astype(F32),
@@ -231,8 +219,9 @@ class ManipulationTask(Task):
 
     def reward_terms_batch(self, v, actions: np.ndarray, prev_actions: np.ndarray) -> list[np.ndarray]:
         """Every weighted term (n,) in :attr:`reward_names` order; the reward is their sum."""
-        return weighted_terms(self._batch_terms, self.batch_state(v, action=actions,
-                                                                  prev_action=prev_actions))
+        s = self.batch_state(v)
+        s["action"], s["prev_action"] = actions, prev_actions
+        return weighted_terms(self._batch_terms, s)
 
     def success_batch(self, v) -> np.ndarray:
         """(n,) bool: the episode is won (subclasses)."""

@@ -199,8 +199,9 @@ class DebrisCaptureTask(ManipulationTask):
     def state_reach_scale_m(self, v, s):
         return self.REACH_SCALE_M
 
-    def observe_task_batch(self, s):
-        return {**super().observe_task_batch(s), "object_nearest_rel": s["nearest_rel"].astype(F32)}
+    def observe_task_batch(self, v):
+        s = self.batch_state(v)
+        return {**super().observe_task_batch(v), "object_nearest_rel": s["nearest_rel"].astype(F32)}
 
     def success_batch(self, v):
         s = self.batch_state(v)

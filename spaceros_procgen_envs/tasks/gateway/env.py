@@ -110,8 +110,9 @@ class GatewayTask(DebrisCaptureTask):
     def state_target_pos(self, v, s):
         return v.episode["target_pos"]
 
-    def observe_task_batch(self, s):
-        return {**super().observe_task_batch(s), "target_pos": s["target_pos"].astype(F32),
+    def observe_task_batch(self, v):
+        s = self.batch_state(v)
+        return {**super().observe_task_batch(v), "target_pos": s["target_pos"].astype(F32),
                 "target_rel": (s["target_pos"] - s["object_pos"]).astype(F32)}
 
     def success_batch(self, v):

@@ -222,8 +222,9 @@ class PegInHoleTask(ManipulationTask):
         return inserted_fraction(s["tip_depth"], s["tip_offset"], v.const["hole_depth"],
                                  v.const["clearance"])
 
-    def observe_task_batch(self, s):
-        return {**super().observe_task_batch(s), "hole_pos": s["hole_top"].astype(F32),
+    def observe_task_batch(self, v):
+        s = self.batch_state(v)
+        return {**super().observe_task_batch(v), "hole_pos": s["hole_top"].astype(F32),
                 "hole_quat": s["hole_quat"].astype(F32),
                 "peg_tip_rel": (s["hole_top"] - s["peg_tip"]).astype(F32)}
 

@@ -116,8 +116,9 @@ class SampleCollectionTask(ManipulationTask):
     def state_in_bay(self, v, s):
         return in_bay(s["object_pos"], s["bay_pos"], v.const["bay_half"])
 
-    def observe_task_batch(self, s):
-        return {**super().observe_task_batch(s), "bay_pos": s["bay_pos"].astype(F32)}
+    def observe_task_batch(self, v):
+        s = self.batch_state(v)
+        return {**super().observe_task_batch(v), "bay_pos": s["bay_pos"].astype(F32)}
 
     def success_batch(self, v):
         s = self.batch_state(v)
