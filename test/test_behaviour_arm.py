@@ -34,7 +34,11 @@ class Script:
         self.success = False
 
     def run(self, steps: int, policy) -> None:
+        """Up to ``steps`` steps; none after success, which ends the episode (Gymnasium then
+        expects a reset), so ``obs`` stays the last one of the episode."""
         for _ in range(steps):
+            if self.success:
+                return
             self.obs, _, terminated, _, info = self.env.step(policy(self.obs))
             for key, value in info.items():
                 if key.startswith("reward/"):
