@@ -81,7 +81,7 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
                              "Minari dataset; replay.py PATH re-runs it")
     parser.add_argument("--force", action="store_true",
                         help="with --record: replace an earlier recording at PATH")
-    parser.add_argument("--episode_s", type=positive_float, default=0.0, metavar="S",
+    parser.add_argument("--episode_s", type=positive_float, default=None, metavar="S",
                         help="end (truncate) every episode after S seconds of sim time "
                              "(default: the task's own limit; teleop: none)")
     parser.add_argument("--camera_rate", type=camera_rate, default=10.0, metavar="HZ",
@@ -151,9 +151,17 @@ def node_cfg(args: argparse.Namespace):
                    domain=args.domain or "", backend=args.backend,
                    realtime_factor=args.realtime_factor, lockstep=args.lockstep,
                    camera_rate_hz=args.camera_rate, camera_width=width, camera_height=height,
-                   video=str(args.video or ""), episode_s=float(args.episode_s),
+                   video=str(args.video or ""), episode_s=episode_limit_s(args),
                    record=str(args.record or ""),
                    record_force=bool(args.force))
+
+
+def episode_limit_s(args: argparse.Namespace) -> float:
+    """``NodeCfg.episode_s`` from ``--episode_s``: the seconds given, else 0 (the task's own
+    limit), or -1 (none) where the script says so (``teleop.py``: ``no_episode_limit``)."""
+    if args.episode_s is not None:
+        return float(args.episode_s)
+    return -1.0 if getattr(args, "no_episode_limit", False) else 0.0
 
 
 def make_executor(context=None):

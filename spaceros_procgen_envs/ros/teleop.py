@@ -301,7 +301,7 @@ def make_teleop_parser():
     parser.add_argument("--key_hold_s", type=positive_float, default=0.15,
                         help="terminal keys: a key counts as held this long after its last byte "
                              "(cover your auto-repeat interval; the stop delay after release)")
-    parser.set_defaults(episode_s=-1.0)  # teleop: no time limit unless --episode_s
+    parser.set_defaults(no_episode_limit=True)  # teleop: no time limit unless --episode_s
     parser.add_argument("--no_viewer", action="store_true",
                         help="no MuJoCo viewer even with a display (pynput keys still used)")
     parser.add_argument("--viewer_fps", type=positive_float, default=30.0,
@@ -369,7 +369,7 @@ def episode_limit(args) -> str:
     """What ends an episode here, said at start (the node's own limit with --connect)."""
     if args.connect:
         return "episodes end as the running node says"
-    if args.episode_s > 0:
+    if args.episode_s is not None:
         return f"episodes end after {args.episode_s:g} s (--episode_s)"
     return "no episode time limit (--episode_s S sets one)"
 
