@@ -344,13 +344,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = open_keyboard(args.headless, hold_s=args.key_hold_s, log=log)
             spinner.add(_make_teleop_node(scheme, speeds, keys, args.rate_hz, log, _console))
             viewer = _start_viewer(args, node, log)
+            if isinstance(keys, TerminalKeys) and not os.isatty(keys.fd):
+                log("teleop: stdin is not a terminal; reading key bytes from it as they come")
+            keys.start()  # before the key list: once it is printed, keys are heard
             log(f"teleop: {task} ({kind}), keys from {keys.name}; every env via "
                 f"envs/robot/cmd_vel; {episode_limit(args)}")
             for line in scheme.describe(speeds):
                 log(line)
-            if isinstance(keys, TerminalKeys) and not os.isatty(keys.fd):
-                log("teleop: stdin is not a terminal; reading key bytes from it as they come")
-            keys.start()
             with QuietTerminal() if not isinstance(keys, TerminalKeys) else nullcontext():
                 steps = args.steps
                 session.run(None if steps is None or node is None
