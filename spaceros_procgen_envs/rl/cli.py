@@ -62,6 +62,8 @@ def train_parser() -> argparse.ArgumentParser:
                         help="env steps between CSV rows (default steps / 200)")
     parser.add_argument("--checkpoint_every", type=positive_int, default=None,
                         help="env steps between checkpoints (default steps / 10)")
+    parser.add_argument("--torch_threads", type=positive_int, default=1,
+                        help="threads for torch (more than 1 competes with the simulation's)")
     add_install_flag(parser)
     return parser
 
@@ -77,7 +79,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     cfg = TrainConfig(task=args.task, algo=args.algo, num_envs=args.num_envs, steps=args.steps,
                       seed=args.seed, run_dir=args.run_dir, resume=args.resume,
                       backend=args.backend, domain=args.domain, eval_envs=args.eval_envs,
-                      eval_steps=args.eval_steps,
+                      eval_steps=args.eval_steps, torch_threads=args.torch_threads,
                       log_every=args.log_every, checkpoint_every=args.checkpoint_every)
     try:
         policy_dir, result = train(cfg)

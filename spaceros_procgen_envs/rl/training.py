@@ -55,6 +55,7 @@ class TrainConfig:
     eval_envs: int = 16
     eval_steps: int | None = None  # cap on the final evaluation's batch steps (None: 1 episode)
     max_episode_steps: int | None = None  # training episodes only (None: the task's limit)
+    torch_threads: int = 1  # torch's threads spin between calls and slow MuJoCo's (see train)
     log_every: int | None = None
     checkpoint_every: int | None = None
 
@@ -70,8 +71,16 @@ class TrainConfig:
 
 
 def train(cfg: TrainConfig, stream=None) -> tuple[Path, EvalResult | None]:
-    """Train, save ``RUN/policy``, evaluate on held-out worlds; returns (policy dir, result)."""
+    """Train, save ``RUN/policy``, evaluate on held-out worlds; returns (policy dir, result).
+
+    torch runs on ``cfg.torch_threads`` threads (default 1): its idle OpenMP threads spin and
+    take the cores MuJoCo's own threads step on. On the 2-core machine one thread made rollout
+    collection 1.7x and the PPO update 2.9x faster than two (perseverance, 32 envs).
+    """
+    import torch
+
     cfg = cfg.resolved()
+    torch.set_num_threads(cfg.torch_threads)
     run = Path(cfg.run_dir)
     checkpoint = _check_run_dir(run, cfg.resume)
     env = SpaceRosSB3VecEnv(make_native(cfg.task, cfg.num_envs, cfg.seed, cfg.backend,
