@@ -110,3 +110,25 @@ def test_heading_frame_and_tilt():
     on_side = np.array([[np.cos(np.pi / 4), np.sin(np.pi / 4), 0, 0]])  # rolled 90 deg
     np.testing.assert_allclose(vecmath.tilt_cos(np.vstack([yaw90, on_side])), [1.0, 0.0],
                                atol=1e-12)
+
+
+def test_assets_are_made_while_a_threaded_batch_lives(tmp_path):
+    """MuJoCo's batch threads do not survive fork: with a thread-backend env open, new assets
+    are made in this process instead of a forked pool that would hang."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gymnasium as gym, numpy as np, spaceros_procgen_envs\n"
+        "from spaceros_procgen_envs import forksafe\n"
+        "from spaceros_procgen_envs.assets.pipeline import generate_assets\n"
+        "env = gym.make_vec('spaceros/ingenuity', num_envs=2, backend='thread',\n"
+        "                   vectorization_mode='vector_entry_point', progress=False)\n"
+        "env.reset(seed=0); env.step(np.zeros((2, 4), np.float32))\n"
+        "assert forksafe.native_threads_alive()\n"
+        "_, report = generate_assets('debris_capture', 3, 900, None, workers=2, progress=False)\n"
+        "print(report)\n")
+    env = {**__import__("os").environ, "SPACEROS_PROCGEN_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]

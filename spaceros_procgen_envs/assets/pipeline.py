@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .. import forksafe
 from ..errors import ProcgenError
 from ..registry import TaskSpec, get_task
 from . import cache
@@ -169,7 +170,9 @@ def _generate(misses: list[AssetRequest], workers: int, show: bool) -> dict[str,
         return {}
     with _Bar(total=len(misses), desc="generating assets", unit="asset", file=sys.stderr,
               disable=not show, dynamic_ncols=True) as bar:
-        if workers <= 1:
+        if workers <= 1 or forksafe.native_threads_alive():
+            # A multi-threaded MuJoCo batch lives in this process: its pool's threads would not
+            # survive a fork, so the assets are made here, one after another.
             return _generate_here(misses, bar)
         return _generate_in_pool(misses, workers, bar)
 

@@ -83,7 +83,8 @@ def _die_with_parent() -> None:
 def mp_context():
     """``fork`` on Linux (workers start in ms and inherit the imported generators), but
     only while this process runs no other Python thread: forking a threaded process can
-    deadlock a child on a lock held by another thread, so then ``forkserver``."""
+    deadlock a child on a lock held by another thread, so then ``forkserver``. (With native
+    threads alive, see :mod:`..forksafe`, the pipeline makes no pool at all.)"""
     methods = multiprocessing.get_all_start_methods()
     if not sys.platform.startswith("linux") or "fork" not in methods:
         return None

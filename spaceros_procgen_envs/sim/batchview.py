@@ -23,6 +23,7 @@ import mujoco
 import numpy as np
 from mujoco.batch import Batch, SimulationError
 
+from .. import forksafe
 from .robots.base import CONTROL_HZ
 
 # Fields most tasks read; others bind on first use through :meth:`BatchView.field`.
@@ -51,6 +52,8 @@ class BatchView:
     def __init__(self, models: list[mujoco.MjModel], nthread: int = 1, persistent: bool = False):
         self.models, self.model, self.n = list(models), models[0], len(models)
         self.batch = Batch(self.model, self.n, nthread=nthread, persistent=persistent)
+        if self.batch.nthread > 1:
+            forksafe.native_threads(self.batch)  # its pool's threads would not survive a fork
         if self.n > 1 or persistent:
             self.batch.set_models(self.models)
         self._bound: dict[str, np.ndarray] = {}

@@ -56,6 +56,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .. import forksafe
 from ..sim.cameras import gl_started
 from .backends import Backend, RemoteTraceback, WorkerError
 from .batch import Buffers, EnvFactory, Layout, make_slice, obs_views, split
@@ -181,7 +182,7 @@ def _map(fd: int, size: int) -> mmap.mmap:
 def _context(start_method: str | None):
     methods = mp.get_all_start_methods()
     if start_method is None:
-        if "fork" in methods and threading.active_count() == 1 and not gl_started():
+        if "fork" in methods and forksafe.fork_is_safe() and not gl_started():
             start_method = "fork"
         else:
             start_method = "forkserver" if "forkserver" in methods else "spawn"
