@@ -16,7 +16,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import spaceros_procgen_envs  # noqa: F401  (registers the gymnasium ids)
+import spaceros_procgen_envs
 from spaceros_procgen_envs.assets import cache, pipeline
 from spaceros_procgen_envs.sim import core, scene, world_cache
 from spaceros_procgen_envs.tasks.base import RewardCfg
@@ -82,6 +82,15 @@ def test_warm_start_builds_nothing_and_steps_bit_identically_sync(cache_root, mo
     assert len(entries(cache_root, ".faces")) == NUM_ENVS
     forbid_building(monkeypatch)
     assert_same(cold, rollout(make_vec(task)))
+
+
+@pytest.mark.parametrize("task", [name.removeprefix("spaceros/") for name in
+                                  spaceros_procgen_envs.list_tasks()])
+def test_every_task_starts_warm_bit_identically(cache_root, monkeypatch, task):
+    cold = rollout(make_vec(task, num_envs=2), steps=10)
+    assert len(entries(cache_root, ".world")) == 2
+    forbid_building(monkeypatch)
+    assert_same(cold, rollout(make_vec(task, num_envs=2), steps=10))
 
 
 def test_warm_start_is_bit_identical_on_process_workers(cache_root):
