@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from .cli import make_parser, plural
 from .registry import TaskSpec, all_tasks
-from .sim.cameras import CAMERAS
 
 COLUMNS = ("id", "robot", "actions", "domain", "description")
 
@@ -22,12 +21,16 @@ def task_row(spec: TaskSpec) -> dict[str, str]:
 
 def observation_keys(spec: TaskSpec) -> dict[str, tuple[int, ...]]:
     """Observation key -> shape of one env of ``spec`` (builds one world from the cache)."""
+    space = _world(spec).observation_space
+    return {key: box.shape for key, box in space.items()}
+
+
+def _world(spec: TaskSpec):
     from .assets.pipeline import generate_assets
     from .sim.core import SimEnv
 
     assets, _ = generate_assets(spec, 1, progress=False, workers=1)
-    space = SimEnv(spec.name, assets[0], 0).observation_space
-    return {key: box.shape for key, box in space.items()}
+    return SimEnv(spec.name, assets[0], 0)
 
 
 def format_observations(spec: TaskSpec) -> str:
@@ -35,8 +38,9 @@ def format_observations(spec: TaskSpec) -> str:
         return (f"{spec.name} (multi-robot, PettingZoo only)\n  use: "
                 f"spaceros_procgen_envs.parallel_env({spec.name!r}); each agent acts with "
                 f"{', '.join(spec.action_names)}")
-    keys = " ".join(f"{k}{list(shape)}" for k, shape in observation_keys(spec).items())
-    cameras = ", ".join(CAMERAS[spec.robot_kind])
+    world = _world(spec)
+    keys = " ".join(f"{k}{list(box.shape)}" for k, box in world.observation_space.items())
+    cameras = ", ".join(world.task.camera_names())
     return f"{spec.gym_id}\n  actions:      {', '.join(spec.action_names)} (each in [-1, 1])" \
            f"\n  observations: {keys}" \
            f"\n  {spec.gym_id}_visual adds camera_<name>_rgb[H, W, 3] uint8 and " \

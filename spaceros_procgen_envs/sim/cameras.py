@@ -45,29 +45,6 @@ OBSERVATIONS, PEOPLE = (0, 1, False), (4, 2048, True)
 GL_SURFACE_PX = (64, 64)  # the context's own surface: every draw goes to an env's offscreen buffer
 
 
-@dataclass(frozen=True)
-class CameraMount:
-    """A camera fixed to a robot site (or an existing camera) of the robot."""
-
-    name: str
-    site: str | None = None     # robot site (prefix-relative) to copy the pose from
-    camera: str | None = None   # or an existing robot camera (prefix-relative)
-    fovy_deg: float = 70.0
-    pitch_deg: float = 0.0      # tilt relative to the site, positive up
-
-
-MOUNTS: dict[str, tuple[CameraMount, ...]] = {
-    # A hazard camera looks down at the ground just ahead of the wheels.
-    "rover": (CameraMount("front", site="camera_front", fovy_deg=90.0, pitch_deg=-25.0),),
-    "multicopter": (CameraMount("bottom", site="camera_mount_bottom", fovy_deg=90.0),),
-    "manipulator": (CameraMount("wrist", camera="camera_wrist"),),
-}
-ROOT_BODY = {"rover": "chassis", "multicopter": "base", "manipulator": "base"}  # prefix-relative
-# The cameras of each robot kind in observation order (manipulation tasks add ``base``).
-CAMERAS = {"rover": ("scene", "front"), "multicopter": ("scene", "bottom"),
-           "manipulator": ("scene", "wrist", "base")}
-
-
 def check_resolution(resolution) -> tuple[int, int]:
     """``camera_resolution`` as ``(width, height)`` ints, each 8..2048.
 
@@ -98,21 +75,29 @@ def look_at_quat(eye, target, up=(0.0, 0.0, 1.0)) -> tuple[float, float, float, 
     return tuple(float(q) for q in quat)
 
 
-def add_robot_cameras(spec: mujoco.MjSpec, kind: str, prefix: str,
-                      views: dict[str, tuple] | None = None) -> list[str]:
-    """Add the cameras of a robot of ``kind``; returns their full names in order.
+def camera_names(robot, world_views=()) -> tuple[str, ...]:
+    """Short names of a robot's cameras in observation order: ``scene``, the robot's own
+    mounts, then the task's other fixed world cameras (``world_views``)."""
+    return ("scene", *(m.name for m in robot.camera_mounts),
+            *(name for name in world_views if name != "scene"))
+
+
+def add_robot_cameras(spec: mujoco.MjSpec, robot, views: dict[str, tuple] | None = None
+                      ) -> list[str]:
+    """Add ``robot``'s cameras (its ``camera_mounts``, after a ``scene`` camera); returns their
+    full names in order.
 
     Args:
         views: name -> (eye, target) fixed world cameras; ``scene`` here replaces the chase
-            camera of mobile robots (manipulators must give it, with ``base``).
+            camera of robots with a ``chase_eye_m`` (manipulators must give it).
     """
-    views = dict(views or {})
+    views, prefix = dict(views or {}), robot.prefix
     names = [f"{prefix}camera_scene"]
     if "scene" in views:
         _add_world_camera(spec, names[0], *views.pop("scene"))
     else:
-        _add_chase_camera(spec, kind, names[0], spec.body(prefix + ROOT_BODY[kind]))
-    for mount in MOUNTS[kind]:
+        _add_chase_camera(spec, robot.chase_eye_m, names[0], spec.body(prefix + robot.root_body))
+    for mount in robot.camera_mounts:
         if mount.camera is not None:
             names.append(prefix + mount.camera)
             continue
@@ -150,9 +135,8 @@ def _add_world_camera(spec: mujoco.MjSpec, name: str, eye, target) -> None:
                               fovy=SCENE_FOVY_DEG)
 
 
-def _add_chase_camera(spec: mujoco.MjSpec, kind: str, name: str, body: mujoco.MjsBody) -> None:
-    """A camera that follows the robot's centre of mass at a fixed world orientation."""
-    eye = (-5.0, -3.0, 3.0) if kind == "rover" else (-3.0, -2.0, 1.6)
+def _add_chase_camera(spec: mujoco.MjSpec, eye, name: str, body: mujoco.MjsBody) -> None:
+    """A camera that follows the robot's centre of mass from ``eye`` (m, fixed world offset)."""
     camera = body.add_camera(name=name, pos=list(eye), quat=list(look_at_quat(eye, (0, 0, 0))),
                              fovy=SCENE_FOVY_DEG)
     camera.mode = mujoco.mjtCamLight.mjCAMLIGHT_TRACKCOM

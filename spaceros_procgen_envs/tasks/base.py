@@ -107,14 +107,18 @@ class Task:
 
     def view_distance_m(self) -> float:
         """How far the camera of :meth:`SimEnv.view` (videos) stands from the robot: the
-        robot and a good piece of its world."""
-        return {"rover": 7.0, "multicopter": 5.0}.get(self.robot.kind, 4.0)
+        robot and a good piece of its world (the robot's own figure)."""
+        return self.robot.view_distance_m
 
     # --- shared machinery ----------------------------------------------------------------
     def add_cameras(self, spec: mujoco.MjSpec) -> list[str]:
         """Add the robot's cameras (after :meth:`build`); their full names in order."""
-        return cameras.add_robot_cameras(spec, self.robot.kind, self.robot.prefix,
-                                         self.camera_views())
+        return cameras.add_robot_cameras(spec, self.robot, self.camera_views())
+
+    def camera_names(self) -> tuple[str, ...]:
+        """Short names of the cameras of the ``_visual`` task, in observation order (after
+        :meth:`build`)."""
+        return cameras.camera_names(self.robot, self.camera_views())
 
     def begin_step(self) -> None:
         """Called after every physics step and reset: a new state, so per-step caches expire."""

@@ -114,9 +114,6 @@ class ManipulationTask(Task):
         return {"scene": (middle + scale * np.array([1.3, -1.5, 0.9]), middle),
                 "base": (mount + scale * np.array([0.05, 0.25, 0.35]), work)}
 
-    def view_distance_m(self) -> float:
-        return 3.0 * self.robot.cfg.hand_scale
-
     def add_free_object(self, spec: mujoco.MjSpec, part: MeshPart, density_kgpm3: float,
                         pos=(0.0, 0.0, 0.0)) -> mujoco.MjsBody:
         """A free-floating body made of ``part`` (collides with ground, robot and objects)."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..scene import GROUND, ROBOT
 from .arm_batch import BatchedArm
-from .base import CONTROL_HZ
+from .base import CONTROL_HZ, CameraMount
 
 # Panda modified DH per joint i = 1..7: (a_{i-1} m, d_i m, alpha_{i-1} rad).
 PANDA_DH = ((0.0, 0.333, 0.0), (0.0, 0.0, -math.pi / 2), (0.0, 0.316, math.pi / 2),
@@ -165,6 +165,13 @@ class Arm(BatchedArm):
 
     kind = "manipulator"
     action_names = ("ee_vx", "ee_vy", "ee_vz", "ee_wx", "ee_wy", "ee_wz", "gripper")
+    camera_mounts = (CameraMount("wrist", camera="camera_wrist"),)
+    root_body, chase_eye_m = "base", None  # the task places the arm's scene camera
+
+    @property
+    def view_distance_m(self) -> float:
+        """The arm and its work area: 3 m for the Panda-sized arm, scaled with the hand."""
+        return 3.0 * self.cfg.hand_scale
 
     def __init__(self, cfg: ArmCfg | None = None, prefix: str = "robot/") -> None:
         self.cfg = cfg or ArmCfg()

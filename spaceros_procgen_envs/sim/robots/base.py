@@ -17,6 +17,7 @@ can share one world through the ``prefix`` argument.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import gymnasium as gym
@@ -27,10 +28,26 @@ CONTROL_HZ = 50.0  # agent rate, SPEC 3
 TIMESTEP_S = 0.005  # default physics step: 4 substeps per control step
 
 
+@dataclass(frozen=True)
+class CameraMount:
+    """A camera fixed to a robot site (or an existing camera) of the robot (names prefix-relative)."""
+
+    name: str
+    site: str | None = None     # robot site to copy the pose from
+    camera: str | None = None   # or an existing robot camera
+    fovy_deg: float = 70.0
+    pitch_deg: float = 0.0      # tilt relative to the site, positive up
+
+
 class Robot(Protocol):
     kind: str          # "manipulator" | "rover" | "multicopter"
     action_names: tuple[str, ...]
     prefix: str        # "robot/" unless several robots share a world
+    # The robot's own facts that every adapter asks for (cameras, viewer, videos):
+    camera_mounts: tuple[CameraMount, ...]  # its cameras, after the "scene" camera
+    root_body: str                          # prefix-relative name of the body cameras follow
+    chase_eye_m: tuple[float, float, float] | None  # "scene" chase camera offset (None: the task's)
+    view_distance_m: float                  # how far a camera framing it stands, m
 
     def attach(self, spec: mujoco.MjSpec, parent: mujoco.MjsBody,
                pos: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None: ...

@@ -36,7 +36,7 @@ import mujoco
 import numpy as np
 
 from ..scene import GROUND, OBJECT, ROBOT, VISUAL_GROUP
-from .base import CONTROL_HZ
+from .base import CONTROL_HZ, CameraMount
 
 _SITE, _JOINT = mujoco.mjtTrn.mjTRN_SITE, mujoco.mjtTrn.mjTRN_JOINT
 _BOX, _CAPSULE, _CYLINDER, _SPHERE = (mujoco.mjtGeom.mjGEOM_BOX, mujoco.mjtGeom.mjGEOM_CAPSULE,
@@ -143,6 +143,8 @@ class Helicopter:
 
     kind = "multicopter"
     action_names = ("vx", "vy", "vz", "yaw_rate")
+    camera_mounts = (CameraMount("bottom", site="camera_mount_bottom", fovy_deg=90.0),)
+    root_body, chase_eye_m, view_distance_m = "base", (-3.0, -2.0, 1.6), 5.0
 
     def __init__(self, cfg: HelicopterCfg = HelicopterCfg(), prefix: str = "robot/"):
         self.cfg, self.prefix = cfg, prefix

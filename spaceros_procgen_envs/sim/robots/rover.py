@@ -38,6 +38,7 @@ import numpy as np
 
 from ..scene import COLLISION_GROUP, GROUND, OBJECT, ROBOT, VISUAL_GROUP
 from ..vecmath import rotate_inverse
+from .base import CameraMount
 
 _SIDES = (("left", "l", 1.0), ("right", "r", -1.0))
 WHEELS = ("fl", "fr", "ml", "mr", "rl", "rr")
@@ -142,6 +143,9 @@ class Rover:
     kind = "rover"
     action_names = ("lin_vel", "ang_vel")
     joint_names = JOINT_NAMES
+    # A hazard camera looks down at the ground just ahead of the wheels.
+    camera_mounts = (CameraMount("front", site="camera_front", fovy_deg=90.0, pitch_deg=-25.0),)
+    root_body, chase_eye_m, view_distance_m = "chassis", (-5.0, -3.0, 3.0), 7.0
 
     def __init__(self, cfg: RoverCfg = RoverCfg(), prefix: str = "robot/"):
         if cfg.wheel_collision not in ("sphere", "capsule", "cylinder"):
