@@ -82,8 +82,10 @@ def find_clash(node, prefix: bytes, external_drivers: bool, final: bool = True,
     """
     fqn, ns = node.get_fully_qualified_name(), node.get_namespace()
     domain = os.environ.get("ROS_DOMAIN_ID", "0")
-    same = [n for n, s in node.get_node_names_and_namespaces() if _fqn(n, s) == fqn]
-    if len(same) > 1 and older():
+    # every node publishes /rosout and /parameter_events: another process's with our name
+    same = [name for topic in ("/rosout", "/parameter_events")
+            for name in _publishers(node, topic, prefix, final) if name == fqn]
+    if same and older():
         return (f"another node {fqn} already runs on ROS_DOMAIN_ID {domain}: two simulations "
                 f"would share every topic; {fix_hint(ns)}")
     info = node.resolve_topic_name("envs/info")
@@ -155,8 +157,10 @@ class ClashWatch:
                 if last:
                     return
                 self.stop.wait(0.1)
-        except Exception:  # noqa: BLE001 - the node went away: the process is ending
-            return
+        except Exception as exc:  # noqa: BLE001 - the node went away: the process is ending
+            if not self.stop.is_set():
+                self.node.get_logger().warning(f"the check for a second simulation stopped: "
+                                               f"{exc!r}")
 
 
 # --- --connect ------------------------------------------------------------------------------
