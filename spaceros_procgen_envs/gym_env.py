@@ -11,7 +11,8 @@ from .assets.pipeline import generate_assets
 from .registry import get_task
 from .sim.cameras import DEFAULT_RESOLUTION
 from .sim.core import SimEnv, check_action
-from .vector.batch import allocate, make_slice
+from .vector.batch import allocate
+from .vector.batch_slice import make_slice
 
 
 class SpaceRosEnv(gym.Env):

@@ -14,7 +14,8 @@ from spaceros_procgen_envs.registry import get_task, list_tasks
 from spaceros_procgen_envs.sim import vecmath
 from spaceros_procgen_envs.sim.batchview import BatchView
 from spaceros_procgen_envs.sim.core import build_worlds
-from spaceros_procgen_envs.vector.batch import allocate, make_slice
+from spaceros_procgen_envs.vector.batch import allocate
+from spaceros_procgen_envs.vector.batch_slice import make_slice
 
 BATCHED = [t for t in list_tasks() if get_task(t).task_class().BATCHED]
 WORLDS = 3

@@ -1,13 +1,15 @@
 """One simulated world: a task's MuJoCo model and data, stepped at the agent rate.
 
-:class:`SimEnv` is what every adapter (Gymnasium single env, the batched vector env and
-its backends, ROS) drives. It validates nothing about the caller's action beyond its
-finite values (see :func:`check_action`) and never lets a NaN out: a diverging
-simulation is reset and reported with ``info["diverged"] = True``.
+:class:`SimEnv` is one world: its task object, compiled model and a scratch ``MjData``. A
+slice of them runs as one ``mujoco.batch.Batch`` (:class:`~..vector.batch_slice.BatchSlice`),
+which uses each world's data for its resets and for drawing its cameras; :attr:`SimEnv.live`
+reads its state from the batch. :meth:`SimEnv.step` steps one world alone with the task's
+per-env logic, the reference the batched logic is checked against.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import gymnasium as gym
@@ -130,7 +132,7 @@ class SimEnv:
         self.max_steps = int(round(spec.time_limit_s * CONTROL_HZ))
         self.observation_space = draft.state_space or self.task.observation_space()
         self.obs_keys = tuple(self.observation_space.keys())  # the state keys (float32)
-        self.state_size = sum(int(np.prod(s.shape)) for s in self.observation_space.values())
+        self.state_size = sum(math.prod(s.shape) for s in self.observation_space.values())
         if self.cameras is not None:
             # State keys (sorted) first, then the cameras in order: an OrderedDict keeps that
             # order, which is the layout of the batch blocks (see vector.batch.obs_views).
@@ -183,21 +185,6 @@ class SimEnv:
         terms, success, diverged = self._advance(action)
         info = dict(zip(self.info_keys, (*terms, success, diverged)))
         return self._observe(), float(sum(terms)), success, diverged or self.steps >= self.max_steps, info
-
-    def finish_into(self, action: np.ndarray, obs_row: np.ndarray, info_row: np.ndarray
-                    ) -> tuple[float, bool, bool]:
-        """After :meth:`begin` and :meth:`physics`: like :meth:`step`, but writes the flat
-        observation (``obs_keys`` order) and the info values (``info_keys`` order) into the given
-        rows; returns (reward, terminated, truncated)."""
-        terms, success, diverged = self.finish(action)
-        self.observe_into(obs_row)
-        info_row[:] = (*terms, success, diverged)
-        return float(sum(terms)), success, diverged or self.steps >= self.max_steps
-
-    def observe_into(self, obs_row: np.ndarray) -> None:
-        """The state observation into ``obs_row[:state_size]`` (cameras: :meth:`render_into`)."""
-        obs = self.task.observe(self.model, self.data)
-        np.concatenate([obs[key].ravel() for key in self.obs_keys], out=obs_row[:self.state_size])
 
     # --- rendering (in the render thread) -------------------------------------------------------
     def use_render_thread(self, thread: cams.RenderThread) -> None:
@@ -253,8 +240,8 @@ class SimEnv:
             self.render_thread.close()
         self.render_thread, self._own_render_thread = None, False
 
-    # A step is three phases so a batch can run every env's physics on all cores while the
-    # Python before and after it (which holds the GIL) runs once per env: begin -> physics -> finish.
+    # The per-env step: the reference the batched slice is tested against (test_batch_core),
+    # in three phases: begin (controller) -> physics -> finish (divergence, rewards).
     def begin(self, action: np.ndarray) -> None:
         """Before the physics: the controller turns the action into actuator targets."""
         self._time_before = self.data.time

@@ -1,28 +1,21 @@
-"""A slice of envs that steps together and writes straight into batch buffers.
-
-Every backend is a way of running :class:`EnvSlice` objects: all in the caller's
-thread (``sync``), one per core in threads (``thread``), in worker processes over shared
-memory (``process``) or in Ray actors (``ray``). Because each slice owns whole envs, every
-env is deterministic and a slice is built by the same :class:`EnvFactory` wherever it
-runs, all backends give the same numbers.
-
-Autoreset follows Gymnasium's NEXT_STEP mode: the step after an env's episode ends
-resets it and returns the first observation, reward 0, and neither flag set.
+"""What a batch is made of, wherever its slices run: the buffers a slice writes into
+(:class:`Buffers`, views of the whole batch or of shared memory), the :class:`Layout` every env
+shares, and the :class:`EnvFactory` that builds any slice the same way in any process or actor.
+Because each slice owns whole envs and is built by the same factory, every backend gives the
+same numbers. The slice itself is :class:`~.batch_slice.BatchSlice`.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 
 from ..assets.pipeline import generate_assets
 from ..assets.types import Asset
-from ..sim.cameras import DEFAULT_RESOLUTION, RenderThread
+from ..sim.cameras import DEFAULT_RESOLUTION
 from ..registry import get_task
 from ..sim.core import SimEnv
 from ..sim.world_cache import WorldStore, build_cached
@@ -225,133 +218,6 @@ def allocate(num_envs: int, observation_space: gym.spaces.Dict,
     return Buffers(flat, obs_views(flat, observation_space, images), np.zeros(num_envs),
                    np.zeros(num_envs, bool), np.zeros(num_envs, bool),
                    np.zeros((num_envs, len(info_keys))), tuple(info_keys), images)
-
-
-def robot_state(env: SimEnv) -> dict[str, Any]:
-    """The robot of one env as ROS publishes it (see ``SpaceRosVectorEnv.robot_states``)."""
-    robot, model, data = env.task.robot, env.model, env.data
-    position, velocity, effort = robot.joint_state(model, data)
-    base_xyz, base_wxyz = robot.base_pose(model, data)
-    state = {"joint_names": tuple(robot.joint_names), "prefix": robot.prefix,
-             "position": position, "velocity": velocity, "effort": effort,
-             "base_xyz": base_xyz, "base_wxyz": base_wxyz, "sim_time_s": float(data.time)}
-    site = getattr(robot, "ee_site", None)
-    if site is not None:
-        wxyz = np.empty(4)
-        mujoco.mju_mat2Quat(wxyz, data.site(site).xmat)
-        state["ee_xyz"], state["ee_wxyz"] = data.site(site).xpos.copy(), wxyz
-    return state
-
-
-class EnvSlice:
-    """Envs ``[start, start + len(envs))`` of a batch, with NEXT_STEP autoreset.
-
-    Args:
-        envs: the slice's worlds, in batch order.
-
-    The slice's envs render (camera observations, :meth:`views`) in one
-    :class:`~spaceros_procgen_envs.sim.cameras.RenderThread` of its own, so slices render in
-    parallel and whichever thread steps the slice, the GL context stays in one thread.
-    """
-
-    def __init__(self, envs: list[SimEnv]):
-        self.envs = envs
-        self.needs_reset = np.zeros(len(envs), bool)
-        self.has_cameras = envs[0].cameras is not None
-        self.render_thread = RenderThread(name="spaceros-render")
-        for env in envs:
-            env.use_render_thread(self.render_thread)
-
-    def __len__(self) -> int:
-        return len(self.envs)
-
-    def reset(self, out: Buffers, seeds: list[int | None], mask: np.ndarray | None = None) -> None:
-        """Reset envs where ``mask`` (all when None), with per-env ``seeds``."""
-        for i, env in enumerate(self.envs):
-            if mask is None or mask[i]:
-                env.reset(seed=seeds[i])
-                self._write_first(out, i, env)
-        self.render_wait(self.render(out))
-
-    def step(self, actions: np.ndarray, out: Buffers) -> None:
-        """Step every env with its row of ``actions`` (checked and clipped already)."""
-        self.begin(actions)
-        self.physics()
-        self.finish(actions, out)
-        self.render_wait(self.render(out))
-
-    def begin(self, actions: np.ndarray) -> None:
-        """Phase 1 of a step (Python): every stepping env's controller."""
-        for i, env in enumerate(self.envs):
-            if not self.needs_reset[i]:
-                env.begin(actions[i])
-
-    def physics(self) -> None:
-        """Phase 2 (MuJoCo, GIL released): every stepping env's physics."""
-        for i, env in enumerate(self.envs):
-            if not self.needs_reset[i]:
-                env.physics()
-
-    def finish(self, actions: np.ndarray, out: Buffers) -> None:
-        """Phase 3 (Python): rewards and observations into ``out``; autoreset finished envs."""
-        obs, info, rewards, terminated, truncated = (out.obs_flat, out.info_flat, out.rewards,
-                                                     out.terminated, out.truncated)
-        for i, env in enumerate(self.envs):
-            if self.needs_reset[i]:
-                env.reset()
-                self._write_first(out, i, env)
-                continue
-            rewards[i], terminated[i], truncated[i] = env.finish_into(actions[i], obs[i], info[i])
-            self.needs_reset[i] = terminated[i] or truncated[i]
-
-    def render(self, out: Buffers) -> Future | None:
-        """Phase 4 (render thread, GIL released while drawing): every env's cameras into
-        ``out``; None when the task has no cameras. Wait with :meth:`render_wait`."""
-        if not self.has_cameras:
-            return None
-        return self.render_thread.submit(self._render_all, out.obs_flat, out.images)
-
-    @staticmethod
-    def render_wait(pending: Future | None) -> None:
-        if pending is not None:
-            pending.result()
-
-    def _render_all(self, obs: np.ndarray, images: np.ndarray) -> None:
-        for i, env in enumerate(self.envs):
-            env.render_into(obs[i], images[i])
-
-    def views(self, width: int, height: int) -> list[np.ndarray]:
-        """One (height, width, 3) uint8 picture per env for people (videos): a free camera
-        following the robot, shadows on."""
-        return self.views_async(width, height).result()
-
-    def views_async(self, width: int, height: int) -> Future:
-        """:meth:`views` started in the render thread (its ``Future``)."""
-        return self.render_thread.submit(
-            lambda: [env.view_now(width, height) for env in self.envs])
-
-    def robot_states(self) -> list[dict[str, Any]]:
-        return [robot_state(env) for env in self.envs]
-
-    def _write_first(self, out: Buffers, i: int, env: SimEnv) -> None:
-        env.observe_into(out.obs_flat[i])
-        out.info_flat[i] = 0.0
-        out.rewards[i], out.terminated[i], out.truncated[i] = 0.0, False, False
-        self.needs_reset[i] = False
-
-    def close(self) -> None:
-        self.render_thread.close()
-        self.envs.clear()
-
-
-def make_slice(envs: list[SimEnv], nthread: int = 1):
-    """The slice that runs ``envs``: one ``mujoco.batch.Batch`` on ``nthread`` MuJoCo threads
-    (:class:`~.batch_slice.BatchSlice`) for a batched task, else one env after another."""
-    if envs[0].task.BATCHED:
-        from .batch_slice import BatchSlice
-
-        return BatchSlice(envs, nthread)
-    return EnvSlice(envs)
 
 
 def split(n: int, parts: int) -> list[tuple[int, int]]:

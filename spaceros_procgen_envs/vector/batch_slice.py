@@ -3,7 +3,8 @@ operations around one ``Batch.step`` on MuJoCo's own thread pool.
 
 The per-env Python that remains: resets (an episode start per env: the task's seeded sampling,
 ``mj_forward``, then the state row is written into the batch), and rendering (each camera draws
-one world). Autoreset follows Gymnasium's NEXT_STEP mode, as :class:`~.batch.EnvSlice` does.
+one world). Autoreset follows Gymnasium's NEXT_STEP mode: the step after an env's episode
+ends resets it and returns the first observation, reward 0, and neither flag set.
 """
 
 from __future__ import annotations
@@ -22,6 +23,18 @@ from .batch import split
 
 def _stack(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     return {key: np.stack([np.asarray(row[key]) for row in rows]) for key in rows[0]}
+
+
+def make_slice(envs: list[SimEnv], nthread: int = 1) -> BatchSlice:
+    """The slice that runs ``envs``: one ``mujoco.batch.Batch`` on ``nthread`` MuJoCo threads.
+
+    Raises:
+        TypeError: when the task has no batched logic (``Task.BATCHED``).
+    """
+    if not envs[0].task.BATCHED:
+        raise TypeError(f"task {envs[0].spec.name!r} has no batched logic (Task.BATCHED); "
+                        "its worlds cannot run as one mujoco.batch.Batch")
+    return BatchSlice(envs, nthread)
 
 
 class BatchSlice:

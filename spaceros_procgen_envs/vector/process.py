@@ -47,7 +47,6 @@ import mmap
 import multiprocessing as mp
 import os
 import signal
-import threading
 import traceback
 import weakref
 from multiprocessing import reduction
@@ -58,8 +57,9 @@ import numpy as np
 
 from .. import forksafe
 from ..sim.cameras import gl_started
-from .backends import Backend, RemoteTraceback, WorkerError
-from .batch import Buffers, EnvFactory, Layout, make_slice, obs_views, split
+from .batch import Buffers, EnvFactory, Layout, obs_views, split
+from .batch_slice import make_slice
+from .protocol import Backend, RemoteTraceback, WorkerError
 
 CLOSE_TIMEOUT_S = 2.0  # SPEC 9: Ctrl-C / SIGTERM shuts down within 2 s
 ALIGN = 64  # bytes: each array of the shared block starts on its own cache line

@@ -31,8 +31,9 @@ import numpy as np
 
 from ..assets import cache
 from ..errors import ProcgenError
-from .backends import Backend, WorkerError, available_cores
-from .batch import EnvFactory, Layout, allocate, make_slice, split
+from .batch import EnvFactory, Layout, allocate, split
+from .batch_slice import make_slice
+from .protocol import Backend, WorkerError, available_cores
 
 INSTALL_HINT = ('backend="ray" needs Ray, which is not installed: pip install '
                 '"spaceros_procgen_envs[ray]" (or ./run.sh pip install ray)')

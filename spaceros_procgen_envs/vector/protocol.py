@@ -1,0 +1,161 @@
+"""What every backend shares: the names, the :class:`Backend` interface the vector env drives,
+its call-order :class:`State`, and the errors a worker ships home.
+
+Every backend has the same small interface, :class:`Backend`: ``layout`` and ``out`` (the
+batch buffers the vector env reads), ``reset``, ``step_async`` / ``step_wait`` guarded by a
+:class:`State` that refuses a second ``step_async`` before ``step_wait``, ``robot_states``
+and ``close``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from typing import Any
+
+import numpy as np
+from gymnasium.error import AlreadyPendingCallError, ClosedEnvironmentError, NoAsyncCallError
+
+from ..errors import ProcgenError
+from ..sim.core import SimEnv
+from .batch import Buffers, Layout
+
+BACKENDS = ("sync", "thread", "process", "ray")
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class WorkerError(ProcgenError, RuntimeError):
+    """A worker process or Ray actor failed or died; the batch cannot go on.
+
+    Attributes:
+        index: the worker's index (it runs envs ``ranges[index]``).
+        exitcode: the process exit code (negative: killed by that signal), if it died.
+        remote_traceback: the traceback text from the worker, if it raised.
+    """
+
+    def __init__(self, message: str, index: int, exitcode: int | None = None,
+                 remote_traceback: str | None = None):
+        super().__init__(message)
+        self.index, self.exitcode, self.remote_traceback = index, exitcode, remote_traceback
+
+
+class RemoteTraceback(Exception):
+    """Chained as the ``__cause__`` of a :class:`WorkerError`, so the worker's traceback
+    prints under the parent's (``concurrent.futures`` does the same)."""
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.args[0]}"""'
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    STEPPING = "waiting for step_wait"
+    CLOSED = "closed"
+
+
+class Backend:
+    """The interface the vector env drives; subclasses implement the ``_``-methods.
+
+    Attributes:
+        name: the backend name (one of :data:`BACKENDS`).
+        layout: spaces, info keys and dt shared by every env.
+        out: the batch buffers ``reset`` and ``step_wait`` leave the results in.
+        ranges: ``(start, stop)`` of the envs each slice / worker owns.
+    """
+
+    name: str
+    layout: Layout
+    out: Buffers
+    ranges: list[tuple[int, int]]
+    state: State = State.IDLE
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Start one step of every env with ``actions`` (checked and clipped, float32)."""
+        self._require_idle("step_async")
+        self._step_async(actions)
+        self.state = State.STEPPING
+
+    def step_wait(self) -> np.ndarray | None:
+        """Finish the step started by :meth:`step_async`; the results are in :attr:`out`.
+
+        Returns:
+            A (num_envs,) bool mask of envs whose worker was restarted this step, or None.
+        """
+        if self.state is not State.STEPPING:
+            self._require_open("step_wait")
+            raise NoAsyncCallError("step_wait called without a pending step_async", "step")
+        try:
+            restarted = self._step_wait()
+        except Exception:
+            if self.state is State.STEPPING:  # the step is over, though it failed
+                self.state = State.IDLE
+            raise  # Ctrl-C (not an Exception) leaves the step pending: call step_wait again
+        self.state = State.IDLE
+        return restarted
+
+    def reset(self, seeds: list[int | None], mask: np.ndarray | None) -> np.ndarray | None:
+        """Reset the envs where ``mask`` (all when None), env i with ``seeds[i]``.
+
+        Returns:
+            Like :meth:`step_wait`, the envs whose worker was restarted, or None.
+        """
+        self._require_idle("reset")
+        return self._reset(seeds, mask)
+
+    def robot_states(self) -> list[dict[str, Any]]:
+        """Per env, its robot's joints and base pose (see ``SpaceRosVectorEnv.robot_states``)."""
+        self._require_idle("robot_states")
+        return self._robot_states()
+
+    def views(self, width: int, height: int) -> list[np.ndarray]:
+        """Per env, a (height, width, 3) uint8 picture of its robot, rendered where it lives."""
+        self._require_idle("render")
+        return self._views(width, height)
+
+    def close(self) -> None:
+        """Stop every worker and free the buffers; safe to call twice."""
+        if self.state is not State.CLOSED:
+            self.state = State.CLOSED
+            self._close()
+
+    @property
+    def envs(self) -> list[SimEnv]:
+        raise ProcgenError(f"the {self.name} backend keeps its envs in its workers, not in this "
+                           "process; use robot_states() for their robots, or backend='thread' "
+                           "for in-process SimEnv objects")
+
+    def _require_open(self, call: str) -> None:
+        if self.state is State.CLOSED:
+            raise ClosedEnvironmentError(f"{call}: the {self.name} backend is closed"
+                                         f"{getattr(self, 'closed_because', '')}")
+
+    def _require_idle(self, call: str) -> None:
+        self._require_open(call)
+        if self.state is State.STEPPING:
+            raise AlreadyPendingCallError(
+                f"{call}: a step_async is pending; call step_wait first", "step")
+
+    def _step_async(self, actions: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _step_wait(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def _reset(self, seeds: list[int | None], mask: np.ndarray | None) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def _robot_states(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _views(self, width: int, height: int) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
