@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from ..errors import ProcgenError
 
 HANDLED = ("topic list", "topic echo", "topic hz", "node list")
-DEFAULT_SPIN_S = 1.0  # s: how long a command looks at the graph before answering
+DEFAULT_SPIN_S = 2.5  # s: how long a command looks at the graph (discovery: 1 to 3 s when busy)
 TYPE_WAIT_S = 5.0  # s: echo / hz without a type wait this long for the topic to appear
-QUIET_S = 0.3  # s: ``topic list`` keeps looking while a new topic came within this
+QUIET_S = 0.5  # s: ``topic list`` keeps looking while a new topic came within this
 
 
 class CliError(ProcgenError):
@@ -202,6 +202,10 @@ def topic_list(args) -> int:
         return 0
     for name in sorted(topics):
         print(f"{name} [{', '.join(topics[name])}]" if args.show_types else name)
+    if set(topics) <= {"/parameter_events", "/rosout"}:
+        print(f"(no other node's topics found on ROS_DOMAIN_ID {_domain()} within "
+              f"{args.spin_time:g} s; check the domain, or give discovery longer: "
+              f"--spin-time {2 * args.spin_time:g})", file=sys.stderr)
     return 0
 
 
