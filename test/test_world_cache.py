@@ -6,6 +6,7 @@ Real MuJoCo models, real files in a per-test cache directory, real worker proces
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -134,6 +135,17 @@ def test_a_corrupt_entry_is_rebuilt(cache_root, suffix, damage):
     else:
         assert victim.read_bytes() == data
     assert len(entries(cache_root, suffix)) == NUM_ENVS  # rebuilt, nothing left over
+
+
+def test_an_intact_model_with_new_times_is_checked_and_kept(cache_root, monkeypatch):
+    cold = rollout(make_vec(), steps=5)
+    for path in entries(cache_root, ".mjb"):  # as a copy without -p leaves them
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns + 10**9, stat.st_mtime_ns + 10**9))
+    forbid_building(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert_same(cold, rollout(make_vec(), steps=5))
 
 
 def test_a_changed_builder_changes_the_key(cache_root, monkeypatch):
