@@ -176,7 +176,8 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         info["worker_restarted"] = np.zeros(self.num_envs, bool) if restarted is None \
             else restarted.copy()
         restarted_now = self._ended.copy()  # NEXT_STEP: restarted in this step, no step info
-        info.update({f"_{key}": ~restarted_now if key != "worker_restarted" else self._all.copy()
+        valid = ~restarted_now  # one mask array, shared by the step's info keys
+        info.update({f"_{key}": valid if key != "worker_restarted" else self._all.copy()
                      for key in info})
         if restarted_now.any():
             info.update(autoreset.env_seed_info(self._env_seeds, restarted_now))
