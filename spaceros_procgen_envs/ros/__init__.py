@@ -10,6 +10,10 @@ Modules:
     node: :class:`~.node.SpaceRosNode`, the simulation node (SPEC 6).
     launcher: the shared ``main`` logic of the scripts (start or connect, stop, signals).
     agents: the random and zero agents (``agent_random.py``, ``agent_zero.py``).
+    teleop, keyboard: keyboard teleop (``teleop.py``) and its key sources.
+    status: the live status lines, the real-time warning, teleop's console.
+    graph: two simulations on one domain (exit 2 with the fix); ``--connect`` checks.
+    cli_tools: ``ros2 topic list/echo/hz``, ``ros2 node list`` without a ROS install.
 
 Example::
 
