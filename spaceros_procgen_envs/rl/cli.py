@@ -17,6 +17,7 @@ import numpy as np
 from ..cli import (backend_name, check_task_domain, make_parser, non_negative_int, positive_int,
                    video_path)
 from . import bundle
+from .curves import read_rows
 from .deps import MissingRLDependency, ensure_rl
 
 
@@ -85,6 +86,12 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         policy_dir, result = train(cfg)
     except RunDirError as exc:
         fail(parser, exc)
+    rows = read_rows(Path(cfg.resolved().run_dir) / "progress.csv")
+    if rows:
+        last = rows[-1]
+        print(f"train.py: {last['env_steps']:.0f} env steps in {last['wall_s']:.0f} s "
+              f"({last['env_steps'] / max(last['wall_s'], 1e-9):.0f} env-steps/s including "
+              f"updates), {last['episodes']:.0f} episodes, last success {last['success_rate']:.2f}")
     print(f"train.py: policy saved in {policy_dir} (eval.py --policy {policy_dir})")
     if result is not None:
         print(result.summary("train.py: held-out"))

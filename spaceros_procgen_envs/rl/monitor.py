@@ -83,6 +83,7 @@ class TrainMonitor(BaseCallback):
         self.t0 = time.monotonic()
         self.recent = deque(maxlen=max(WINDOW, self.training_env.num_envs))
         self._mark = (self.t0, self.num_timesteps, self.episodes)
+        self._start = (self.num_timesteps, self.episodes)
         self.next_log = (self.num_timesteps // self.log_every + 1) * self.log_every
         self.next_ckpt = (self.num_timesteps // self.checkpoint_every + 1) * self.checkpoint_every
         self.rates = (float("nan"), float("nan"))
@@ -130,8 +131,15 @@ class TrainMonitor(BaseCallback):
         return {"env_steps": steps, "wall_s": round(self.wall_s(), 3), "episodes": self.episodes,
                 **self.means(), "env_steps_per_s": self.rates[0], "episodes_per_s": self.rates[1]}
 
+    def average_rates(self) -> tuple[float, float]:
+        """(env-steps/s, episodes/s) since this training call started, updates included."""
+        elapsed = max(time.monotonic() - self.t0, 1e-9)
+        return ((self.num_timesteps - self._start[0]) / elapsed,
+                (self.episodes - self._start[1]) / elapsed)
+
     def stats_text(self) -> str:
-        m = self.means()
-        return (f"{self.rates[0]:,.0f} env-steps/s | {self.rates[1]:.1f} episodes/s | "
-                f"return {m['mean_return']:+.1f} | success {m['success_rate']:.2f} | "
-                f"{self.wall_s():.0f} s")
+        """Rates over the last 2 s (and since the start), means of the recent episodes."""
+        m, (steps_avg, episodes_avg) = self.means(), self.average_rates()
+        return (f"{self.rates[0]:,.0f} env-steps/s (avg {steps_avg:,.0f}) | "
+                f"{episodes_avg:.2f} episodes/s | return {m['mean_return']:+.1f} | "
+                f"success {m['success_rate']:.2f} | {self.wall_s():.0f} s")
