@@ -131,7 +131,7 @@ class WorldStore:
                  task_options: dict[str, Any]):
         self.directory = cache.cache_dir()
         self.idents = [faces_ident(task, domain, keys, task_options) for keys in asset_keys]
-        self._buffer = bytearray()
+        self._buffer, self._spaces = bytearray(), {}
 
     def __len__(self) -> int:
         return len(self.idents)
@@ -140,7 +140,7 @@ class WorldStore:
         """The entries of envs ``start..stop-1`` (their entry 0 is env ``start``)."""
         part = WorldStore.__new__(WorldStore)
         part.directory, part.idents = self.directory, self.idents[start:stop]
-        part._buffer = bytearray()
+        part._buffer, part._spaces = bytearray(), {}
         return part
 
     def faces_path(self, i: int) -> Path:
@@ -201,7 +201,15 @@ class WorldStore:
             _discard([p for p in (path, model_path) if p is not None], reason)
             return None
         return WorldDraft.compiled(entry["task"], model, entry["camera_names"],
-                                   entry["state_space"])
+                                   self._state_space(entry["state_space"]))
+
+    def _state_space(self, pickled: bytes):
+        """The task's observation space from its pickle, one object per distinct pickle: the
+        worlds of a batch share one layout, so they share the (never mutated) space object."""
+        space = self._spaces.get(pickled)
+        if space is None:
+            space = self._spaces[pickled] = pickle.loads(pickled)
+        return space
 
     def _check_model(self, path: Path, entry: dict) -> None:
         """Raise :class:`CorruptWorld` unless the model file is the one ``entry`` describes:
@@ -238,7 +246,7 @@ class WorldStore:
                  "model_stamp": (stat.st_size, stat.st_mtime_ns),
                  "camera_names": [env.model.camera(c).name for c in env.cameras.ids]
                  if env.cameras else [],  # full names (the rig keeps short ones)
-                 "task": env.task, "state_space": env.task.observation_space()}
+                 "task": env.task, "state_space": pickle.dumps(env.task.observation_space())}
         cache.write_atomic(path, frame(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
