@@ -29,10 +29,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import pickle
 import warnings
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ MAGIC = b"SPPGW\x00\x01\n"  # format version 1
 _HEADER = len(MAGIC) + 4  # magic, then the payload's CRC-32 (big-endian)
 PACKAGE = Path(__file__).resolve().parents[1]
 BUILDER_SOURCES = ("sim", "tasks", "domains.py")  # relative to the package
+LOAD_THREADS = 8  # at most, threads loading cached models (capped by the usable cores)
 
 
 class CorruptWorld(Exception):
@@ -131,7 +134,7 @@ class WorldStore:
                  task_options: dict[str, Any]):
         self.directory = cache.cache_dir()
         self.idents = [faces_ident(task, domain, keys, task_options) for keys in asset_keys]
-        self._buffer, self._spaces = bytearray(), {}
+        self._spaces: dict[bytes, Any] = {}
 
     def __len__(self) -> int:
         return len(self.idents)
@@ -140,7 +143,7 @@ class WorldStore:
         """The entries of envs ``start..stop-1`` (their entry 0 is env ``start``)."""
         part = WorldStore.__new__(WorldStore)
         part.directory, part.idents = self.directory, self.idents[start:stop]
-        part._buffer, part._spaces = bytearray(), {}
+        part._spaces = {}
         return part
 
     def faces_path(self, i: int) -> Path:
@@ -213,8 +216,7 @@ class WorldStore:
 
     def _check_model(self, path: Path, entry: dict) -> None:
         """Raise :class:`CorruptWorld` unless the model file is the one ``entry`` describes:
-        same (size, mtime) stamp as written, else same size and CRC (read into one reused
-        buffer: a fresh 2.4 MB per world costs more than the read)."""
+        same (size, mtime) stamp as written, else same size and CRC."""
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -222,14 +224,11 @@ class WorldStore:
         if (stat.st_size, stat.st_mtime_ns) == tuple(entry["model_stamp"]):
             return
         size = entry["model_size"]
-        if len(self._buffer) <= size:
-            self._buffer = bytearray(size + 1)
         try:
-            with open(path, "rb", buffering=0) as handle:
-                got = handle.readinto(self._buffer)
+            data = path.read_bytes()
         except FileNotFoundError:
             raise CorruptWorld("its model file is missing") from None
-        if got != size or zlib.crc32(memoryview(self._buffer)[:size]) != entry["model_crc"]:
+        if len(data) != size or zlib.crc32(data) != entry["model_crc"]:
             raise CorruptWorld("model size or checksum mismatch")
 
     def put(self, i: int, total: int, env: SimEnv) -> None:
@@ -271,7 +270,10 @@ def build_cached(task: str, first_seed: int, store: WorldStore, get_assets: Asse
         drafts[i], counts[i] = draft, scene.mesh_faces(draft.mj_spec)
         store.put_faces(i, counts[i])
     total = scene.face_total(counts)
-    worlds = {i: store.get(i, total) for i in range(len(store)) if i not in drafts}
+    cached = [i for i in range(len(store)) if i not in drafts]
+    # Loading a model releases the GIL (file read, allocation): on all cores, in threads.
+    with ThreadPoolExecutor(max(1, min(LOAD_THREADS, _cores(), len(cached)))) as pool:
+        worlds = dict(zip(cached, pool.map(lambda i: store.get(i, total), cached)))
     rebuild = [i for i, world in worlds.items() if world is None]
     drafts.update(_drafts(task, rebuild, get_assets, domain, task_options))
     envs = []
@@ -283,6 +285,13 @@ def build_cached(task: str, first_seed: int, store: WorldStore, get_assets: Asse
             store.put(i, total, env)
         envs.append(env)
     return envs
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _drafts(task: str, indices: list[int], get_assets: AssetSource, domain: str | None,
