@@ -10,14 +10,17 @@ and otherwise raises :class:`MissingRLDependency` (the scripts turn it into one 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
+import shlex
 import subprocess
 import sys
-from pathlib import Path
 
 from ..errors import ProcgenError
 
 MODULES = ("torch", "stable_baselines3")
+# the rl extra of setup.py, for when the package metadata cannot be read
+FALLBACK = ("torch==2.13.0", "stable-baselines3==2.9.2", "matplotlib>=3.5")
 INSTALL_ENV = "SPACEROS_PROCGEN_INSTALL_RL"  # "1": install without asking
 
 
@@ -25,13 +28,15 @@ class MissingRLDependency(ProcgenError, ImportError):
     """torch or Stable-Baselines3 cannot be imported and was not installed."""
 
 
-def install_spec() -> str:
-    """What pip should install: this source tree with its ``rl`` extra when the package runs
-    from one (an editable or ``run.sh`` install), else the published ``[rl]`` extra."""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "setup.py").is_file() and (root / "package.xml").is_file():
-        return f"{root}[rl]"
-    return "spaceros_procgen_envs[rl]"
+def rl_requirements() -> list[str]:
+    """The requirements of the installed package's ``rl`` extra (torch pinned to its CPU
+    build's version, stable-baselines3), so pip adds them without reinstalling the package."""
+    try:
+        reqs = importlib.metadata.requires("spaceros_procgen_envs") or []
+    except importlib.metadata.PackageNotFoundError:
+        reqs = []
+    found = [r.split(";")[0].strip() for r in reqs if 'extra == "rl"' in r.replace("'", '"')]
+    return found or list(FALLBACK)
 
 
 def missing() -> list[str]:
@@ -60,8 +65,8 @@ def ensure_rl(install: bool | None = None, stream=None) -> None:
     absent = missing()
     if not absent:
         return
-    spec = install_spec()
-    command = f"{sys.executable} -m pip install '{spec}'"
+    reqs = rl_requirements()
+    command = f"{sys.executable} -m pip install {' '.join(map(shlex.quote, reqs))}"
     if install is None and os.environ.get(INSTALL_ENV) == "1":
         install = True
     if install is None and sys.stdin.isatty() and stream.isatty():
@@ -71,10 +76,10 @@ def ensure_rl(install: bool | None = None, stream=None) -> None:
         install = sys.stdin.readline().strip().lower() in ("y", "yes")
     if not install:
         raise MissingRLDependency(
-            f"{' and '.join(absent)} not installed; training needs the rl extra: {command} "
-            f"(or rerun with --install_rl)")
+            f"{' and '.join(absent)} not installed; training needs the rl extra "
+            f"(spaceros_procgen_envs[rl]): {command} (or rerun with --install_rl)")
     stream.write(f"installing the rl extra: {command}\n")
     stream.flush()
-    if subprocess.call([sys.executable, "-m", "pip", "install", spec]) != 0 or missing():
+    if subprocess.call([sys.executable, "-m", "pip", "install", *reqs]) != 0 or missing():
         raise MissingRLDependency(f"installing the rl extra failed; run it yourself: {command}")
     importlib.invalidate_caches()
