@@ -130,3 +130,10 @@ def test_train_script_trains_saves_and_evaluates_held_out(tmp_path):
         assert (run / name).is_file(), name
     again = run_script("train.py", "--task", "ingenuity", "--run_dir", str(run), "--steps", "64")
     assert_one_line_exit_2(again, "already holds a run", "--resume")
+
+
+def test_real_time_agent_answers_every_observation_and_stops_after_steps(policy, spawn):
+    agent = spawn("agent_policy.py", "--policy", str(policy), "--num_envs", "2", "--steps", "50",
+                  "--backend", "sync", "--headless")
+    assert agent.wait(300) == 0, agent.stderr()
+    assert "done, 50 steps x 2 envs" in agent.stdout(), agent.stdout()
