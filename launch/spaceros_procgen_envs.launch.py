@@ -6,7 +6,7 @@
 Arguments (node parameters; see ``spaceros_procgen_envs.ros.node.NodeCfg``):
 task, num_envs, seed, domain ('' = the task's own), backend, realtime_factor, lockstep,
 camera_rate_hz, camera_width, camera_height (``<task>_visual`` tasks), video (an mp4 path),
-episode_s, record (a recording directory), record_force;
+episode_s, record (a recording directory), record_force, per_env_topics;
 plus agent: random | zero | none. The agent runs ``agent_<agent>.py --connect``, so it drives the
 launched node over envs/action exactly like any other ROS program. A parameters file such as
 config/spaceros_procgen_envs.yaml works with ``ros2 run ... run_spaceros.py --ros-args
@@ -41,6 +41,7 @@ NODE_ARGUMENTS = {
                                 "< 0: none"),
     "record": ("", str, "record every env into this directory (rosbag2 + Minari); empty: none"),
     "record_force": ("false", bool, "replace an earlier recording at record"),
+    "per_env_topics": ("64", int, "envs 0..K-1 get their own env{i}/ topics; -1: every env"),
 }
 AGENTS = ("random", "zero")
 

@@ -81,6 +81,10 @@ def add_ros_flags(parser: argparse.ArgumentParser, *, connect: bool) -> None:
                              "Minari dataset; replay.py PATH re-runs it")
     parser.add_argument("--force", action="store_true",
                         help="with --record: replace an earlier recording at PATH")
+    parser.add_argument("--per_env_topics", type=int, default=64, metavar="K",
+                        help="envs 0..K-1 get their own env{i}/... topics and reset service "
+                             "(default 64; -1: every env); every env is on the batched envs/* "
+                             "topics")
     parser.add_argument("--episode_s", type=positive_float, default=None, metavar="S",
                         help="end (truncate) every episode after S seconds of sim time "
                              "(default: the task's own limit; teleop: none)")
@@ -153,7 +157,7 @@ def node_cfg(args: argparse.Namespace):
                    camera_rate_hz=args.camera_rate, camera_width=width, camera_height=height,
                    video=str(args.video or ""), episode_s=episode_limit_s(args),
                    record=str(args.record or ""),
-                   record_force=bool(args.force))
+                   record_force=bool(args.force), per_env_topics=args.per_env_topics)
 
 
 def episode_limit_s(args: argparse.Namespace) -> float:
