@@ -76,7 +76,7 @@ env.step(env.action_space.sample())
 print((rss() - before) / {n})
 env.close()
 """
-ASYNC_MAX_ENVS = 64  # AsyncVectorEnv starts a process per env: larger batches are not measured
+ASYNC_MAX_ENVS = 16  # AsyncVectorEnv starts a process per env: larger batches are not measured
 
 
 def time_steps(env, actions: np.ndarray, repeats: int, limit_steps: int = 0
