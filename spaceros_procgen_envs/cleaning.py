@@ -1,7 +1,7 @@
 """List and delete asset cache files (``clean_procgen_cache.py``).
 
-Only files the cache itself writes are touched: entries (``*.asset``) and temp files
-(``.*.tmp``). A temp file is *stale* when the process that wrote it is gone or it is
+Only files the cache itself writes are touched: entries (``*.asset``), compiled worlds
+(``faces-*.faces``, ``world-*.world``, ``world-*.mjb``) and temp files (``.*.tmp``). A temp file is *stale* when the process that wrote it is gone or it is
 older than an hour (a live write takes milliseconds); stale temp files are always
 removed, whatever ``--older-than`` says.
 
@@ -76,12 +76,19 @@ def scan(directory: Path | None = None, older_than_days: float | None = None,
     return found
 
 
+# What the compiled-world cache (sim/world_cache.py) writes beside the assets.
+WORLD_PREFIXES, WORLD_SUFFIXES, WORLD_GROUP = ("faces-", "world-"), (".faces", ".world", ".mjb"), \
+    "compiled worlds"
+
+
 def _classify(path: Path) -> CacheFile | None:
     name = path.name
     if name.startswith(".") and name.endswith(TEMP_SUFFIX):
         group = TEMP_GROUP
     elif name.endswith(SUFFIX) and not name.startswith("."):
         group = name[:-len(SUFFIX)].rsplit("-", 1)[0]
+    elif name.startswith(WORLD_PREFIXES) and name.endswith(WORLD_SUFFIXES):
+        group = WORLD_GROUP
     else:
         return None  # not written by the cache: never touch it
     try:

@@ -245,3 +245,20 @@ def test_ctrl_c_during_generation_leaves_no_worker(cache_root):
             continue
         assert state == "Z", f"worker {pid} survived Ctrl-C"
     assert not list(cache_root.glob(".*" + cache.TEMP_SUFFIX))
+
+
+def test_clean_also_deletes_the_compiled_worlds(cache_root, monkeypatch):
+    import gymnasium
+
+    import spaceros_procgen_envs  # noqa: F401  (registers the ids)
+
+    monkeypatch.setenv(cache.ENV_VAR, str(cache_root))
+    gymnasium.make_vec("spaceros/ingenuity", num_envs=2, vectorization_mode="vector_entry_point",
+                       backend="sync", progress=False).close()
+    worlds = [p for p in cache_root.rglob("*") if p.suffix in (".faces", ".world", ".mjb")]
+    assert worlds, "the warm-start cache wrote compiled worlds"
+    dry = run("clean_procgen_cache.py", "--dry-run", cache_root=cache_root)
+    assert "compiled worlds" in dry.stdout, dry.stdout
+    done = run("clean_procgen_cache.py", "--yes", cache_root=cache_root)
+    assert done.returncode == 0, done.stderr
+    assert not [p for p in worlds if p.exists()]
