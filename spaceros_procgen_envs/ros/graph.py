@@ -1,14 +1,17 @@
 """Two simulations on one ROS domain, and ``--connect`` to the wrong one: found, not silent.
 
 Two nodes on one domain and namespace share every topic: agents see double rates and poses
-from two worlds, and one key press drives both. For ``CLASH_WINDOW_S`` after its start the
-launcher looks at the graph (:class:`ClashWatch`) and exits (code 2) with the fix when it finds,
-in another process,
+from two worlds, and one key press drives both. While the node runs the launcher looks at the
+graph (:class:`ClashWatch`) and exits (code 2) with the fix when it finds, in another process,
 
 * another node with this node's fully qualified name,
 * another simulation publishing this node's ``envs/info`` (same namespace, remapped name),
-* (agents and teleop, which bring their own driver) publishers already on this node's input
-  topics: somebody else's agent, or another robot's teleop on ``robot/cmd_vel``.
+* (agents and teleop, which bring their own driver) publishers on this node's input topics
+  in its first ``INPUTS_WINDOW_S``: somebody else's agent, or another robot's teleop on
+  ``robot/cmd_vel``.
+
+Of two simulations that find each other, only the younger (by ``started_unix_s`` in their
+``envs/info``) gives way.
 
 ``--connect`` refuses a ``--task`` or ``--num_envs`` the user gave that differs from the running
 node's (its ``envs/info``), naming both.
@@ -25,7 +28,8 @@ from collections.abc import Sequence
 
 from ..errors import ProcgenError
 
-CLASH_WINDOW_S = 10.0  # s after the node's start: DDS discovery on a busy host takes 1 to 3 s
+CLASH_WINDOW_S = 20.0  # s after the node's start: looked at 5 times a second (then once)
+INPUTS_WINDOW_S = 10.0  # s: foreign publishers count only this early (later: clients of ours)
 INPUT_TOPICS = ("envs/action", "envs/robot/cmd_vel", "robot/cmd_vel", "env0/action",
                 "env0/robot/cmd_vel")
 
@@ -112,17 +116,17 @@ def _publishers(node, topic: str, prefix: bytes, final: bool) -> list[str]:
 
 
 class ClashWatch:
-    """Looks at the graph in a thread for ``CLASH_WINDOW_S`` after the node started.
-
-    Discovery on a busy host takes 1 to 3 s, so the look goes on while the node runs; the
-    first clash calls ``on_clash(UsageConflict)`` (the launcher stops and exits 2).
+    """Looks at the graph in a thread while the node runs (5 Hz for ``CLASH_WINDOW_S``, then
+    1 Hz): discovery on a busy host takes 1 to 10 s. The first clash calls
+    ``on_clash(UsageConflict)`` (the launcher stops and exits 2). Foreign publishers count in
+    the first ``INPUTS_WINDOW_S`` only; an older simulation counts whenever it shows up.
     """
 
     def __init__(self, node, external_drivers: bool, on_clash, stop: threading.Event,
                  window_s: float = CLASH_WINDOW_S):
         self.node, self.external_drivers, self.on_clash = node, external_drivers, on_clash
         self.prefix, self.stop = own_prefix(node), stop
-        self.end = time.monotonic() + window_s
+        self.start, self.end = time.monotonic(), time.monotonic() + window_s
         self.me = (getattr(node, "started_unix_s", 0.0), os.getpid())
         self.others: dict[tuple, bool] = {}  # other simulations' (started, pid) from envs/info
         from std_msgs.msg import String
@@ -149,14 +153,15 @@ class ClashWatch:
     def _run(self) -> None:
         try:
             while not self.stop.is_set():
-                last = time.monotonic() >= self.end
-                clash = find_clash(self.node, self.prefix, self.external_drivers, final=last,
-                                   older=self._older)
+                now = time.monotonic()
+                last, early = now >= self.end, now - self.start < INPUTS_WINDOW_S
+                clash = find_clash(self.node, self.prefix, self.external_drivers or not early,
+                                   final=last, older=self._older)
                 if clash is not None:
                     return self.on_clash(UsageConflict(clash))
-                if last:
-                    return
-                self.stop.wait(0.1)
+                # after the window, once a second: an older simulation discovered late still
+                # makes this (younger) one give way
+                self.stop.wait(1.0 if last else 0.2)
         except Exception as exc:  # noqa: BLE001 - the node went away: the process is ending
             if not self.stop.is_set():
                 self.node.get_logger().warning(f"the check for a second simulation stopped: "
