@@ -133,3 +133,24 @@ def test_assets_are_made_while_a_threaded_batch_lives(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_fork_server_workers_use_the_parents_cache_of_now(tmp_path, monkeypatch):
+    """The fork server keeps the environment it started with; its workers must still build
+    and cache worlds where the parent's SPACEROS_PROCGEN_CACHE_DIR points now."""
+    import gymnasium
+
+    from spaceros_procgen_envs.assets import cache
+
+    def run(directory):
+        monkeypatch.setenv(cache.ENV_VAR, str(directory))
+        env = gymnasium.make_vec("spaceros/ingenuity", num_envs=2, backend="process",
+                                 vectorization_mode="vector_entry_point", progress=False,
+                                 start_method="forkserver")
+        env.reset(seed=0)
+        env.close()
+        return sorted(p.name for p in directory.rglob("*.world"))
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run(first)
+    assert run(second) == run(first), "the second batch's workers wrote into another cache"

@@ -56,6 +56,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .. import forksafe
+from ..assets import cache
 from ..sim.cameras import gl_started
 from .batch import Buffers, EnvFactory, Layout, obs_views, split
 from .batch_slice import make_slice
@@ -151,8 +152,15 @@ class _Worker:
 
 
 def _worker(index: int, factory: EnvFactory, start: int, stop: int, conn: Connection,
-            parent_end: Connection) -> None:
-    """A worker process's whole life: build envs ``start..stop-1``, then serve commands."""
+            parent_end: Connection, cache_dir: str | None = None) -> None:
+    """A worker process's whole life: build envs ``start..stop-1``, then serve commands.
+
+    ``cache_dir`` is the parent's asset cache now: a worker from the fork server inherits the
+    server's environment, which may be older than the parent's."""
+    if cache_dir is not None:
+        os.environ[cache.ENV_VAR] = cache_dir
+    else:
+        os.environ.pop(cache.ENV_VAR, None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked parent's handler is not ours
     os.environ.setdefault("LP_NUM_THREADS", "1")  # the workers fill the cores: a CPU renderer
@@ -253,7 +261,8 @@ class ProcessBackend(Backend):
             for index, (start, stop) in enumerate(self.ranges):
                 parent, child = ctx.Pipe(duplex=True)
                 process = ctx.Process(target=_worker, name=f"spaceros-worker-{index}",
-                                      args=(index, factory, start, stop, child, parent),
+                                      args=(index, factory, start, stop, child, parent,
+                                            os.environ.get(cache.ENV_VAR)),
                                       daemon=True)
                 self.processes.append(process)
                 self._conns.append(parent)
