@@ -35,7 +35,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 from mujoco.batch import Batch
 
@@ -145,31 +144,17 @@ def record_controls(task: str, num_envs: int, steps: int):
     env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend="sync",
                        vectorization_mode="vector_entry_point", copy=False, progress=False)
     try:
-        piece = env.unwrapped.backend.slices[0]
+        view = env.unwrapped.backend.slices[0].view  # the slice's one Batch
         env.reset(seed=0)
-        view = getattr(piece, "view", None)
-        if view is not None:  # one Batch
-            models, state = list(view.models), view.batch.state.copy()
-            controls = lambda: view.ctrl.copy()  # noqa: E731
-        else:  # one world after another
-            models = [e.model for e in piece.envs]
-            state = np.stack([_state(e.model, e.data) for e in piece.envs])
-            controls = lambda: np.stack([e.data.ctrl for e in piece.envs])  # noqa: E731
+        models, state = list(view.models), view.batch.state.copy()
         recorded = []
         for action in random_actions(env, steps):
             env.step(action)
-            recorded.append(controls())
-        substeps = max(1, round(1.0 / (CONTROL_HZ * models[0].opt.timestep)))
+            recorded.append(view.ctrl.copy())
+        substeps = view.substeps
         return models, state, np.stack(recorded), substeps
     finally:
         env.close()
-
-
-def _state(model, data) -> np.ndarray:
-    spec = mujoco.mjtState.mjSTATE_INTEGRATION
-    out = np.empty(mujoco.mj_stateSize(model, spec))
-    mujoco.mj_getState(model, data, out, spec)
-    return out
 
 
 def physics_ceiling(recording, nthread: int, repeats: int) -> float:

@@ -23,8 +23,8 @@ class SpaceRosEnv(gym.Env):
             ``camera_<name>_rgb`` uint8 and depth ``camera_<name>_depth`` float32 metres).
         seed: seed of the procedural world; ``reset(seed=...)`` seeds episodes.
         domain: domain name, or None for the task's default.
-        render_mode: None or ``"rgb_array"`` (MuJoCo's CPU renderer; set ``MUJOCO_GL=egl``
-            or ``osmesa`` without a display).
+        render_mode: None or ``"rgb_array"`` (MuJoCo's renderer, offscreen through EGL or
+            OSMesa, chosen by ``spaceros_procgen_envs.gl``; no display needed).
         width, height: rendered image size in pixels.
         camera_resolution: (width, height) of the camera observations of a ``_visual`` task.
         task_options: forwarded to the task class.

@@ -63,8 +63,8 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
     Observations are a dict of arrays with a leading ``num_envs`` axis: float32 state keys and,
     for ``_visual`` tasks, ``camera_<name>_rgb`` (uint8, (H, W, 3)) and ``camera_<name>_depth``
     (float32 metres along the optical axis, (H, W)) per camera. Cameras render on the CPU
-    through MuJoCo's renderer (set ``MUJOCO_GL=egl`` or ``osmesa`` without a display), one
-    GL context per slice, in every backend. ``info``
+    through MuJoCo's renderer, offscreen through EGL or OSMesa (``spaceros_procgen_envs.gl``),
+    one GL context per render thread, in every backend. ``info``
     holds ``reward/<term>`` (weighted), ``is_success``, ``diverged`` and
     ``worker_restarted`` arrays (the last True for envs whose Ray actor died and was
     replaced, and therefore rebuilt and reset, in this step).
