@@ -27,7 +27,7 @@ def observation_keys(spec: TaskSpec) -> dict[str, tuple[int, ...]]:
 
 def _world(spec: TaskSpec):
     from .assets.pipeline import generate_assets
-    from .sim.core import SimEnv
+    from .world import SimEnv
 
     assets, _ = generate_assets(spec, 1, progress=False, workers=1)
     return SimEnv(spec.name, assets[0], 0)

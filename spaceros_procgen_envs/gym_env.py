@@ -10,7 +10,7 @@ import numpy as np
 from .assets.pipeline import generate_assets
 from .registry import get_task
 from .sim.cameras import DEFAULT_RESOLUTION
-from .sim.core import SimEnv, check_action
+from .world import SimEnv, check_action
 from .vector.batch import allocate
 from .vector.batch_slice import make_slice
 

@@ -4,7 +4,7 @@
 without it; a missing install is a :class:`PettingZooUnavailableError` that says what to run.
 
 The same core as the single-robot tasks: the world is built by
-:func:`~spaceros_procgen_envs.sim.core.build_worlds` (one MjData layout per task) and runs as a
+:func:`~spaceros_procgen_envs.world.build_worlds` (one MjData layout per task) and runs as a
 :class:`~spaceros_procgen_envs.team_slice.TeamSlice` of one world (a ``BatchView`` stepped at
 the 50 Hz agent rate, reset through ``SimEnv.reset_state`` then ``set_state``/``forward``).
 Agents are one more axis: the multi-robot task (``tasks/rover_team/env.py``) controls,
@@ -30,7 +30,7 @@ from .assets.pipeline import generate_assets
 from .errors import ProcgenError, unknown_name
 from .registry import get_task, list_tasks
 from .sim.cameras import RenderThread
-from .sim.core import build_worlds, check_action
+from .world import build_worlds, check_action
 from .sim.robots.base import CONTROL_HZ
 from .team_slice import TeamSlice
 

@@ -1,7 +1,7 @@
 """Worlds of a multi-robot task in ONE ``mujoco.batch.Batch``, with the agents as one more axis.
 
 The multi-robot counterpart of :class:`~spaceros_procgen_envs.vector.batch_slice.BatchSlice`,
-on the same parts: worlds built by :func:`~spaceros_procgen_envs.sim.core.build_worlds` (one
+on the same parts: worlds built by :func:`~spaceros_procgen_envs.world.build_worlds` (one
 MjData layout), a :class:`~spaceros_procgen_envs.sim.batchview.BatchView` stepped at the agent
 rate, per-world resets (``SimEnv.reset_state`` in the world's scratch MjData, then ``set_state``
 and one ``forward``) and divergence from ``BatchView.step``'s mask. The task's batched methods
@@ -24,7 +24,7 @@ import numpy as np
 import mujoco
 
 from .sim.batchview import BatchView
-from .sim.core import SimEnv
+from .world import SimEnv
 
 
 class TeamSlice:

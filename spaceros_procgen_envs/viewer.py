@@ -1,7 +1,7 @@
 """A window on one env of a batch that never holds the batch back, and whose only keys are its own.
 
 :class:`EnvViewer` opens a GLFW window on a thread of its own and draws env ``index`` of a list
-of in-process :class:`~.sim.core.SimEnv` worlds with MuJoCo's renderer. Keys: ``[`` / ``]`` (or
+of in-process :class:`~.world.SimEnv` worlds with MuJoCo's renderer. Keys: ``[`` / ``]`` (or
 PageUp / PageDown) show the previous / next env, and that is all (:data:`VIEWER_KEYS`): the
 teleop keys (W, S, K, ...) typed into the window do nothing here, unlike MuJoCo's own viewer, where
 they also toggle wireframe (W), shadows (S), the skybox (K) and more. Mouse: left drag rotates,

@@ -20,7 +20,7 @@ from spaceros_procgen_envs import list_tasks
 from spaceros_procgen_envs.assets.pipeline import generate_assets
 from spaceros_procgen_envs.registry import get_task
 from spaceros_procgen_envs.sim.batchview import BatchView
-from spaceros_procgen_envs.sim.core import build_worlds
+from spaceros_procgen_envs.world import build_worlds
 from spaceros_procgen_envs.tasks.manipulation import ManipulationTask
 
 WORLDS = 3

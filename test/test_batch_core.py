@@ -13,7 +13,7 @@ from spaceros_procgen_envs.assets.types import Heightmap
 from spaceros_procgen_envs.registry import get_task, list_tasks
 from spaceros_procgen_envs.sim import vecmath
 from spaceros_procgen_envs.sim.batchview import BatchView
-from spaceros_procgen_envs.sim.core import build_worlds
+from spaceros_procgen_envs.world import build_worlds
 from spaceros_procgen_envs.vector.batch import allocate
 from spaceros_procgen_envs.vector.batch_slice import make_slice
 

@@ -12,7 +12,7 @@ from mujoco.batch import Batch
 from spaceros_procgen_envs import list_tasks
 from spaceros_procgen_envs.assets import debris, meshutil, peg_hole
 from spaceros_procgen_envs.assets.pipeline import generate_assets
-from spaceros_procgen_envs.sim.core import build_worlds
+from spaceros_procgen_envs.world import build_worlds
 
 WORLDS = 16
 

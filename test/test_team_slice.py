@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from spaceros_procgen_envs.assets.pipeline import generate_assets
-from spaceros_procgen_envs.sim.core import build_worlds
+from spaceros_procgen_envs.world import build_worlds
 from spaceros_procgen_envs.team_slice import TeamSlice
 
 pytest.importorskip("pettingzoo", reason="parallel_env needs pettingzoo: pip install pettingzoo")

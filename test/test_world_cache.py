@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 import spaceros_procgen_envs
+from spaceros_procgen_envs import world
 from spaceros_procgen_envs.assets import cache, pipeline
-from spaceros_procgen_envs.sim import core, scene, world_cache
+from spaceros_procgen_envs.sim import scene, world_cache
 from spaceros_procgen_envs.tasks.base import RewardCfg
 from spaceros_procgen_envs.vector.batch import EnvFactory, _runs
 
@@ -59,7 +60,7 @@ def forbid_building(monkeypatch) -> None:
     def must_not(*args, **kwargs):
         raise AssertionError("a warm start must not build a world or load an asset")
 
-    monkeypatch.setattr(core.WorldDraft, "__init__", must_not)
+    monkeypatch.setattr(world.WorldDraft, "__init__", must_not)
     monkeypatch.setattr(cache, "read_entry", must_not)
     monkeypatch.setattr(pipeline, "generate_assets", must_not)
     monkeypatch.setattr("spaceros_procgen_envs.vector.batch.generate_assets", must_not)
@@ -153,13 +154,13 @@ def test_a_changed_builder_changes_the_key(cache_root, monkeypatch):
     old = {p.name for p in cache_root.iterdir()}
     monkeypatch.setattr(world_cache, "builder_version", lambda: "0123456789abcdef")
     built = []
-    real_init = core.WorldDraft.__init__
+    real_init = world.WorldDraft.__init__
 
     def counting_init(self, *args, **kwargs):
         built.append(1)
         real_init(self, *args, **kwargs)
 
-    monkeypatch.setattr(core.WorldDraft, "__init__", counting_init)
+    monkeypatch.setattr(world.WorldDraft, "__init__", counting_init)
     make_vec().close()
     assert len(built) == NUM_ENVS  # no stale world served
     new = {p.name for p in cache_root.iterdir()} - old

@@ -1,1 +1,2 @@
-"""MuJoCo simulation: robots, scene composition from cached assets, the batched core."""
+"""MuJoCo simulation: robots, scene composition from cached assets, cameras, the world cache
+(nothing here knows a task: the env core above it is :mod:`..world`)."""

@@ -1,7 +1,7 @@
 """Many worlds of one task as one ``mujoco.batch.Batch``: the arrays batched task logic reads.
 
 Every world of a task compiles to the same MjData layout (fixed collision-piece counts, padded
-mesh faces, see :func:`~.core.build_worlds`), so one Batch runs them all on MuJoCo's own thread
+mesh faces, see :func:`~..world.build_worlds`), so one Batch runs them all on MuJoCo's own thread
 pool, each on its own procedural model (``set_models``). :class:`BatchView` binds the fields the
 controllers, observations and rewards read as live ``(n, ...)`` arrays.
 

@@ -4,8 +4,9 @@ It lives beside the asset cache (:func:`~..assets.cache.cache_dir`, ``$SPACEROS_
 and is content-addressed like it. A world is named by a hash of everything that makes it
 (:func:`faces_ident`): the task's full name (``_visual`` included), the domain, every asset key
 of the env, the task options, MuJoCo's version and :func:`builder_version` (a hash of the
-source of ``sim/``, ``tasks/`` and ``domains.py``, so a changed builder never serves a stale
-world), plus the face total the batch pads every world to. Per env there are three files:
+source of ``sim/``, ``tasks/``, ``domains.py`` and the env core ``world.py``, so a changed
+builder never serves a stale world), plus the face total the batch pads every world to. Per
+env there are three files:
 
 * ``faces-<key>.faces``: the world's own (unpadded) mesh-face count, so the batch's face total
   is known before anything is built;
@@ -29,30 +30,23 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import pickle
 import warnings
 import zlib
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mujoco
 import numpy as np
 
 from ..assets import cache
-from ..assets.types import Asset
-from . import cameras as cams
 from . import scene
-from .core import SimEnv, WorldDraft
 
 MAGIC = b"SPPGW\x00\x01\n"  # format version 1
 _HEADER = len(MAGIC) + 4  # magic, then the payload's CRC-32 (big-endian)
 PACKAGE = Path(__file__).resolve().parents[1]
-BUILDER_SOURCES = ("sim", "tasks", "domains.py")  # relative to the package
-LOAD_THREADS = 8  # at most, threads loading cached models (capped by the usable cores)
+BUILDER_SOURCES = ("sim", "tasks", "domains.py", "world.py")  # relative to the package
 
 
 class CorruptWorld(Exception):
@@ -65,7 +59,8 @@ def builder_version() -> str:
     digest = hashlib.sha256()
     for source in BUILDER_SOURCES:
         root = PACKAGE / source
-        for path in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+        paths = sorted(root.rglob("*.py")) if root.is_dir() else [root] if root.is_file() else []
+        for path in paths:
             digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -118,6 +113,16 @@ def _discard(paths: list[Path], reason: str) -> None:
                   RuntimeWarning, stacklevel=3)
     for path in paths:
         cache._remove_quietly(path)
+
+
+class CachedWorld(NamedTuple):
+    """One world as the cache holds it: the task object after build + bind, its padded model,
+    the full names of its cameras, and what ``task.observation_space()`` returned."""
+
+    task: Any
+    model: mujoco.MjModel
+    camera_names: list[str]
+    state_space: Any
 
 
 class WorldStore:
@@ -186,9 +191,9 @@ class WorldStore:
         return [i for i in range(len(self)) if not self.world_path(i, total).is_file()]
 
     # --- worlds ---------------------------------------------------------------------------
-    def get(self, i: int, total: int) -> WorldDraft | None:
+    def get(self, i: int, total: int) -> CachedWorld | None:
         """Env ``i``'s compiled world at ``total`` faces (its task restored, not yet bound to
-        the model: :class:`SimEnv` binds it), or None on a miss or a corrupt entry."""
+        the model: the env core's ``SimEnv`` binds it), or None on a miss or a corrupt entry."""
         path = self.world_path(i, total)
         data = _read(path)
         if data is None:
@@ -203,8 +208,8 @@ class WorldStore:
             reason = str(exc) or type(exc).__name__
             _discard([p for p in (path, model_path) if p is not None], reason)
             return None
-        return WorldDraft.compiled(entry["task"], model, entry["camera_names"],
-                                   self._state_space(entry["state_space"]))
+        return CachedWorld(entry["task"], model, entry["camera_names"],
+                           self._state_space(entry["state_space"]))
 
     def _state_space(self, pickled: bytes):
         """The task's observation space from its pickle, one object per distinct pickle: the
@@ -231,8 +236,9 @@ class WorldStore:
         if len(data) != size or zlib.crc32(data) != entry["model_crc"]:
             raise CorruptWorld("model size or checksum mismatch")
 
-    def put(self, i: int, total: int, env: SimEnv) -> None:
-        """Store env ``i``'s world (built just now, before any reset) at ``total`` faces."""
+    def put(self, i: int, total: int, env) -> None:
+        """Store env ``i``'s world (built just now, before any reset) at ``total`` faces:
+        ``env`` is the env core's ``SimEnv`` (its ``model``, ``cameras`` and ``task``)."""
         buffer = np.empty(mujoco.mj_sizeModel(env.model), np.uint8)
         mujoco.mj_saveModel(env.model, None, buffer)
         model_bytes = buffer.tobytes()
@@ -248,56 +254,3 @@ class WorldStore:
                  "task": env.task, "state_space": pickle.dumps(env.task.observation_space())}
         cache.write_atomic(path, frame(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
 
-
-AssetSource = Callable[[list[int]], list[dict[str, Asset]]]
-
-
-def build_cached(task: str, first_seed: int, store: WorldStore, get_assets: AssetSource,
-                 domain: str | None = None,
-                 camera_resolution: tuple[int, int] = cams.DEFAULT_RESOLUTION,
-                 **task_options) -> list[SimEnv]:
-    """The worlds of envs ``first_seed, first_seed + 1, ...`` from the cache where it has them,
-    else built (from ``get_assets(indices)``, which loads those envs' assets) and stored.
-
-    Every world is padded to one face total, as :func:`~.core.build_worlds` does; a world that
-    comes from the cache steps exactly like one built now. When every world is cached no asset
-    is loaded and no ``MjSpec`` made.
-    """
-    counts = store.face_counts()
-    drafts: dict[int, WorldDraft] = {}
-    unknown = [i for i, count in enumerate(counts) if count is None]
-    for i, draft in _drafts(task, unknown, get_assets, domain, task_options):
-        drafts[i], counts[i] = draft, scene.mesh_faces(draft.mj_spec)
-        store.put_faces(i, counts[i])
-    total = scene.face_total(counts)
-    cached = [i for i in range(len(store)) if i not in drafts]
-    # Loading a model releases the GIL (file read, allocation): on all cores, in threads.
-    with ThreadPoolExecutor(max(1, min(LOAD_THREADS, _cores(), len(cached)))) as pool:
-        worlds = dict(zip(cached, pool.map(lambda i: store.get(i, total), cached)))
-    rebuild = [i for i, world in worlds.items() if world is None]
-    drafts.update(_drafts(task, rebuild, get_assets, domain, task_options))
-    envs = []
-    for i in range(len(store)):
-        built = i in drafts
-        env = SimEnv(task, None, first_seed + i, domain, camera_resolution,
-                     draft=drafts.pop(i) if built else worlds.pop(i), face_total=total)
-        if built:
-            store.put(i, total, env)
-        envs.append(env)
-    return envs
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def _drafts(task: str, indices: list[int], get_assets: AssetSource, domain: str | None,
-            task_options: dict[str, Any]) -> list[tuple[int, WorldDraft]]:
-    if not indices:
-        return []
-    assets = get_assets(indices)
-    return [(i, WorldDraft(task, env_assets, domain, **task_options))
-            for i, env_assets in zip(indices, assets)]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import unknown_name
-from ..sim.core import SimEnv
+from ..world import SimEnv
 from .batch import EnvFactory, Layout, allocate
 from .batch_slice import make_slice
 from .protocol import BACKENDS, Backend, RemoteTraceback, State, WorkerError, available_cores

@@ -17,8 +17,8 @@ from ..assets.pipeline import generate_assets
 from ..assets.types import Asset
 from ..sim.cameras import DEFAULT_RESOLUTION
 from ..registry import get_task
-from ..sim.core import SimEnv
-from ..sim.world_cache import WorldStore, build_cached
+from ..sim.world_cache import WorldStore
+from ..world import SimEnv, build_cached
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 from ..sim import vecmath
 from ..sim.batchview import BatchView
 from ..sim.cameras import RenderThread
-from ..sim.core import SimEnv
+from ..world import SimEnv
 from .batch import split
 
 

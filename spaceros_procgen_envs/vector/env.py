@@ -20,7 +20,7 @@ from . import autoreset
 from ..errors import unknown_name
 from ..registry import full_name, get_task
 from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
-from ..sim.core import SimEnv
+from ..world import SimEnv
 from .backends import BACKENDS, Backend, make_backend
 from .batch import EnvFactory, obs_views
 

@@ -17,7 +17,7 @@ import numpy as np
 from gymnasium.error import AlreadyPendingCallError, ClosedEnvironmentError, NoAsyncCallError
 
 from ..errors import ProcgenError
-from ..sim.core import SimEnv
+from ..world import SimEnv
 from .batch import Buffers, Layout
 
 BACKENDS = ("sync", "thread", "process", "ray")

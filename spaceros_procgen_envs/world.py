@@ -1,26 +1,38 @@
-"""One simulated world: a task's MuJoCo model and data, stepped at the agent rate.
+"""The env core: one simulated world, a task's MuJoCo model and data, stepped at the agent rate.
+
+It sits above ``tasks/`` (it looks the task up in the registry) and below the adapters (the
+vector env, Gymnasium, PettingZoo, ROS); ``sim/`` under it knows no task.
 
 :class:`SimEnv` is one world: its task object, compiled model and a scratch ``MjData``. A
-slice of them runs as one ``mujoco.batch.Batch`` (:class:`~..vector.batch_slice.BatchSlice`),
+slice of them runs as one ``mujoco.batch.Batch`` (:class:`~.vector.batch_slice.BatchSlice`),
 which uses each world's data for its resets and for drawing its cameras; :attr:`SimEnv.live`
 reads its state from the batch. :meth:`SimEnv.step` steps one world alone with the task's
-per-env logic, the reference the batched logic is checked against.
+per-env logic, the reference the batched logic is checked against. :func:`build_worlds` and
+:func:`build_cached` make the worlds of a batch (the second through the compiled-world cache,
+:mod:`.sim.world_cache`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import gymnasium as gym
 import mujoco
 import numpy as np
 
-from ..assets.types import Asset
-from ..registry import get_task, is_visual
-from . import cameras as cams
-from . import scene
-from .robots.base import CONTROL_HZ
+from .assets.types import Asset
+from .registry import get_task, is_visual
+from .sim import cameras as cams
+from .sim import scene
+from .sim.robots.base import CONTROL_HZ
+from .sim.world_cache import WorldStore
+
+LOAD_THREADS = 8  # at most, threads loading cached models (capped by the usable cores)
 
 # When the state blows up (bad qpos, qvel or qacc) MuJoCo counts a warning and resets the data
 # itself, which sends data.time back to 0: a step that ends earlier than it began diverged.
@@ -284,3 +296,58 @@ class _BatchRow:
 
     def __getattr__(self, name: str):
         return self._view.field(name)[self._index]
+
+
+AssetSource = Callable[[list[int]], list[dict[str, Asset]]]
+
+
+def build_cached(task: str, first_seed: int, store: WorldStore, get_assets: AssetSource,
+                 domain: str | None = None,
+                 camera_resolution: tuple[int, int] = cams.DEFAULT_RESOLUTION,
+                 **task_options) -> list[SimEnv]:
+    """The worlds of envs ``first_seed, first_seed + 1, ...`` from the cache where it has them,
+    else built (from ``get_assets(indices)``, which loads those envs' assets) and stored.
+
+    Every world is padded to one face total, as :func:`build_worlds` does; a world that
+    comes from the cache steps exactly like one built now. When every world is cached no asset
+    is loaded and no ``MjSpec`` made.
+    """
+    counts = store.face_counts()
+    drafts: dict[int, WorldDraft] = {}
+    unknown = [i for i, count in enumerate(counts) if count is None]
+    for i, draft in _drafts(task, unknown, get_assets, domain, task_options):
+        drafts[i], counts[i] = draft, scene.mesh_faces(draft.mj_spec)
+        store.put_faces(i, counts[i])
+    total = scene.face_total(counts)
+    cached = [i for i in range(len(store)) if i not in drafts]
+    # Loading a model releases the GIL (file read, allocation): on all cores, in threads.
+    with ThreadPoolExecutor(max(1, min(LOAD_THREADS, _cores(), len(cached)))) as pool:
+        worlds = dict(zip(cached, pool.map(lambda i: store.get(i, total), cached)))
+    rebuild = [i for i, world in worlds.items() if world is None]
+    drafts.update(_drafts(task, rebuild, get_assets, domain, task_options))
+    envs = []
+    for i in range(len(store)):
+        built = i in drafts
+        draft = drafts.pop(i) if built else WorldDraft.compiled(*worlds.pop(i))
+        env = SimEnv(task, None, first_seed + i, domain, camera_resolution,
+                     draft=draft, face_total=total)
+        if built:
+            store.put(i, total, env)
+        envs.append(env)
+    return envs
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _drafts(task: str, indices: list[int], get_assets: AssetSource, domain: str | None,
+            task_options: dict[str, Any]) -> list[tuple[int, WorldDraft]]:
+    if not indices:
+        return []
+    assets = get_assets(indices)
+    return [(i, WorldDraft(task, env_assets, domain, **task_options))
+            for i, env_assets in zip(indices, assets)]
