@@ -29,8 +29,8 @@ class TaskSpec:
     Attributes:
         name: bare task name (``perseverance``); the Gymnasium id is ``spaceros/<name>``.
         robot: human-readable robot description.
-        robot_kind: ``manipulator``, ``rover`` or ``multicopter`` (selects the teleop scheme).
-        action_names: meaning of each action component, in order (actions are in [-1, 1]).
+        robot_class: the robot's class (``sim/robots``), the one source of its facts: kind,
+            action names, cameras, view distance, twist map and keyboard keys.
         default_domain: domain used when none is given.
         description: one line for ``list_envs.py``.
         asset_plan: domain -> the procedural assets every env of this task needs.
@@ -41,14 +41,24 @@ class TaskSpec:
 
     name: str
     robot: str
-    robot_kind: str
-    action_names: tuple[str, ...]
+    robot_class: type
     default_domain: str
     description: str
     asset_plan: AssetPlan
     domains: tuple[str, ...] = tuple(DOMAINS)
     time_limit_s: float = 10.0
     multi_agent: bool = False
+
+    @property
+    def robot_kind(self) -> str:
+        """``manipulator``, ``rover`` or ``multicopter``: the robot class's ``kind``."""
+        return self.robot_class.kind
+
+    @property
+    def action_names(self) -> tuple[str, ...]:
+        """Meaning of each action component, in order (actions are in [-1, 1]): the robot
+        class's ``action_names``."""
+        return tuple(self.robot_class.action_names)
 
     @property
     def action_dim(self) -> int:
@@ -88,6 +98,9 @@ def register_task(spec: TaskSpec) -> TaskSpec:
         raise ValueError(f"task '{spec.name}' is registered twice")
     if spec.default_domain not in spec.domains:
         raise ValueError(f"task '{spec.name}': default domain not in its domains")
+    if not getattr(spec.robot_class, "action_names", None):
+        raise ValueError(f"task '{spec.name}': robot_class must be a robot class (sim/robots) "
+                         f"with kind and action_names, got {spec.robot_class!r}")
     _TASKS[spec.name] = spec
     return spec
 

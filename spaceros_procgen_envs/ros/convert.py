@@ -3,7 +3,9 @@
 Actions are the env's: float32 in [-1, 1], one row per env (values outside are clipped by
 the env). A ``geometry_msgs/Twist`` is in SI units (m/s, rad/s) and is scaled by the robot's
 own maximum speeds (the ``max_*`` fields of its cfg), so ``linear.x = 0.5`` drives a rover
-whose top speed is 1 m/s at half speed. Per robot kind (REP 103 axes, x forward, z up):
+whose top speed is 1 m/s at half speed. Each robot class states its mapping as data
+(``twist_axes`` and ``gripper_action``, see :class:`~..sim.robots.base.TwistAxis`); today's
+robots (REP 103 axes, x forward, z up):
 
 =============  ==============================================  ===========================
 robot kind     action <- Twist                                 frame
@@ -89,24 +91,22 @@ class TwistMap:
 
 
 def twist_map(robot) -> TwistMap:
-    """The :class:`TwistMap` of a robot (anything with ``kind``, ``cfg``, ``action_names``).
+    """The :class:`TwistMap` of a robot, read from what its class declares: ``twist_axes``
+    (action <- twist component / cfg max speed), ``gripper_action``, ``action_names``, ``kind``;
+    the speeds come from the robot's own ``cfg``.
 
     Raises:
-        ValueError: for a robot kind without a twist mapping.
+        ValueError: for a robot that declares no ``twist_axes``.
     """
-    cfg, names = robot.cfg, tuple(robot.action_names)
-    gripper = names.index("gripper") if "gripper" in names else None
-    if robot.kind == "rover":
-        return TwistMap("rover", (0, 1), (0, 5), (cfg.max_lin_vel_mps, cfg.max_ang_vel_radps))
-    if robot.kind == "multicopter":
-        return TwistMap("multicopter", (0, 1, 2, 3), (0, 1, 2, 5),
-                        (cfg.max_vel_xy_mps, cfg.max_vel_xy_mps, cfg.max_vel_z_mps,
-                         cfg.max_yaw_rate_radps))
-    if robot.kind == "manipulator":
-        speeds = (cfg.max_lin_speed_mps,) * 3 + (cfg.max_ang_speed_radps,) * 3
-        return TwistMap("manipulator", tuple(range(6)), tuple(range(6)), speeds, gripper)
-    raise ValueError(f"robot kind {robot.kind!r} has no Twist mapping; "
-                     "expected 'rover', 'multicopter' or 'manipulator'")
+    axes, names = getattr(robot, "twist_axes", ()), tuple(robot.action_names)
+    if not axes:
+        raise ValueError(f"robot {type(robot).__name__} ({robot.kind}) has no Twist mapping; "
+                         "declare twist_axes on its class (see sim/robots/base.py TwistAxis)")
+    gripper = getattr(robot, "gripper_action", None)
+    return TwistMap(robot.kind, tuple(names.index(a.action) for a in axes),
+                    tuple(a.index for a in axes),
+                    tuple(getattr(robot.cfg, a.max_speed) for a in axes),
+                    names.index(gripper) if gripper else None)
 
 
 def gripper_value(close: bool) -> float:

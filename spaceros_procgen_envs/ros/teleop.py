@@ -7,7 +7,9 @@ held now, ``std_msgs/Bool`` on ``envs/robot/gripper`` when K toggles it, and a c
 ``sim/reset`` service (std_srvs/Empty) on L. The broadcast topic means every env gets the same
 command in the same step.
 
-Key scheme (:data:`SCHEMES`, printed at start), by the task's robot kind:
+Key scheme (printed at start): the task's robot class declares it (``key_bindings`` on twist
+components, ``gripper_key``; :class:`~..sim.robots.base.KeyBinding`), :data:`SCHEMES` holds
+every registered robot's by kind. Today's robots:
 
 =============  ==============================================================================
 manipulator    W/S +-x, A/D +-y, Q/E +-z (TCP, world frame), Z/X roll, T/G pitch, C/V yaw,
@@ -41,24 +43,13 @@ import numpy as np
 
 from ..cli import make_parser, positive_float
 from ..errors import ProcgenError
-from ..registry import get_task
-
-AXES = ("linear.x", "linear.y", "linear.z", "angular.x", "angular.y", "angular.z")
-
-
-@dataclass(frozen=True)
-class Binding:
-    """Two keys driving one twist axis: ``plus`` gives +max, ``minus`` -max, both cancel."""
-
-    plus: str
-    minus: str
-    axis: int  # index into AXES
-    label: str
+from ..registry import all_tasks, get_task
+from ..sim.robots.base import KeyBinding
 
 
 @dataclass(frozen=True)
 class KeyScheme:
-    """The keys of one robot kind.
+    """The keys of one robot (see :func:`scheme_of`).
 
     Attributes:
         robot_kind: ``manipulator``, ``rover`` or ``multicopter``.
@@ -68,7 +59,7 @@ class KeyScheme:
     """
 
     robot_kind: str
-    bindings: tuple[Binding, ...]
+    bindings: tuple[KeyBinding, ...]
     gripper_key: str | None = None
     reset_key: str = "l"
 
@@ -90,7 +81,7 @@ class KeyScheme:
         for b in self.bindings:
             unit = "m/s" if b.axis < 3 else "rad/s"
             lines.append(f"  {b.plus.upper()} / {b.minus.upper()}   {b.label:<26} "
-                         f"{AXES[b.axis]} +-{speeds[b.axis]:.2f} {unit}")
+                         f"{b.twist} +-{speeds[b.axis]:.2f} {unit}")
         if self.gripper_key:
             lines.append(f"  {self.gripper_key.upper()}       toggle every gripper "
                          "(envs/robot/gripper)")
@@ -99,17 +90,15 @@ class KeyScheme:
         return lines
 
 
-_ARM = (Binding("w", "s", 0, "+x / -x"), Binding("a", "d", 1, "+y / -y"),
-        Binding("q", "e", 2, "+z / -z"), Binding("z", "x", 3, "roll + / -"),
-        Binding("t", "g", 4, "pitch + / -"), Binding("c", "v", 5, "yaw + / -"))
-SCHEMES = {
-    "manipulator": KeyScheme("manipulator", _ARM, gripper_key="k"),
-    "rover": KeyScheme("rover", (Binding("w", "s", 0, "forward / back"),
-                                 Binding("a", "d", 5, "turn left / right"))),
-    "multicopter": KeyScheme("multicopter", (
-        Binding("w", "s", 0, "forward / back"), Binding("a", "d", 1, "left / right"),
-        Binding("q", "e", 2, "up / down"), Binding("c", "v", 5, "yaw left / right"))),
-}
+def scheme_of(robot) -> KeyScheme:
+    """The :class:`KeyScheme` a robot (class or object) declares: its ``key_bindings`` and
+    ``gripper_key`` (None without a ``gripper_action``)."""
+    gripper_key = robot.gripper_key if robot.gripper_action else None
+    return KeyScheme(robot.kind, tuple(robot.key_bindings), gripper_key)
+
+
+# Every registered task's robot's scheme, by robot kind.
+SCHEMES = {spec.robot_kind: scheme_of(spec.robot_class) for spec in all_tasks().values()}
 
 
 def scheme_for(robot_kind: str, has_gripper: bool = True) -> KeyScheme:
@@ -333,13 +322,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         node, spinner, keys, viewer = session.node, Spinner(), None, None
         try:
             if node is not None:
-                kind, tmap, task = node.spec.robot_kind, node.commands.twist, node.cfg.task
+                spec, tmap, task = node.spec, node.commands.twist, node.cfg.task
             else:
                 info = wait_for_info(spinner, args.connect_timeout)
                 check_connected(args, info)
-                task, kind = info["task"], info["robot_kind"]
-                tmap = robot_twist_map(task)
-            scheme = scheme_for(kind, tmap.gripper_index is not None)
+                task = info["task"]
+                spec, tmap = get_task(task), robot_twist_map(task)
+            kind, scheme = spec.robot_kind, scheme_of(spec.robot_class)
             speeds = axis_speeds(tmap, args.lin_speed, args.ang_speed)
             keys = open_keyboard(args.headless, hold_s=args.key_hold_s, log=log)
             spinner.add(_make_teleop_node(scheme, speeds, keys, args.rate_hz, log, _console))

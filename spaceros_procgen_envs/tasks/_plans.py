@@ -11,7 +11,6 @@ from ..assets.terrain import terrain_cfg
 from ..domains import Domain
 
 GROUND_DOMAINS = ("moon", "mars", "earth", "asteroid")
-ARM_ACTIONS = ("ee_vx", "ee_vy", "ee_vz", "ee_wx", "ee_wy", "ee_wz", "gripper")
 
 
 def ground(domain: Domain, size_m: float) -> dict:

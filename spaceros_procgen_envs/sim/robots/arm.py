@@ -37,7 +37,7 @@ import numpy as np
 
 from ..scene import GROUND, ROBOT
 from .arm_batch import BatchedArm
-from .base import CONTROL_HZ, CameraMount
+from .base import CONTROL_HZ, CameraMount, KeyBinding, TwistAxis
 
 # Panda modified DH per joint i = 1..7: (a_{i-1} m, d_i m, alpha_{i-1} rad).
 PANDA_DH = ((0.0, 0.333, 0.0), (0.0, 0.0, -math.pi / 2), (0.0, 0.316, math.pi / 2),
@@ -165,6 +165,20 @@ class Arm(BatchedArm):
 
     kind = "manipulator"
     action_names = ("ee_vx", "ee_vy", "ee_vz", "ee_wx", "ee_wy", "ee_wz", "gripper")
+    # The TCP twist in the world frame; the gripper is its own command (``gripper_action``).
+    twist_axes = (TwistAxis("ee_vx", "linear.x", "max_lin_speed_mps"),
+                  TwistAxis("ee_vy", "linear.y", "max_lin_speed_mps"),
+                  TwistAxis("ee_vz", "linear.z", "max_lin_speed_mps"),
+                  TwistAxis("ee_wx", "angular.x", "max_ang_speed_radps"),
+                  TwistAxis("ee_wy", "angular.y", "max_ang_speed_radps"),
+                  TwistAxis("ee_wz", "angular.z", "max_ang_speed_radps"))
+    key_bindings = (KeyBinding("w", "s", "linear.x", "+x / -x"),
+                    KeyBinding("a", "d", "linear.y", "+y / -y"),
+                    KeyBinding("q", "e", "linear.z", "+z / -z"),
+                    KeyBinding("z", "x", "angular.x", "roll + / -"),
+                    KeyBinding("t", "g", "angular.y", "pitch + / -"),
+                    KeyBinding("c", "v", "angular.z", "yaw + / -"))
+    gripper_action, gripper_key = "gripper", "k"
     camera_mounts = (CameraMount("wrist", camera="camera_wrist"),)
     root_body, chase_eye_m = "base", None  # the task places the arm's scene camera
 

@@ -39,9 +39,58 @@ class CameraMount:
     pitch_deg: float = 0.0      # tilt relative to the site, positive up
 
 
+# The components of a commanded twist (geometry_msgs/Twist), REP 103 axes: x forward, z up.
+TWIST_AXES = ("linear.x", "linear.y", "linear.z", "angular.x", "angular.y", "angular.z")
+
+
+@dataclass(frozen=True)
+class TwistAxis:
+    """One action component driven by one component of a commanded twist (m/s or rad/s).
+
+    The action is the twist component divided by the robot's speed at action 1, which is its
+    cfg field ``max_speed`` (a name, so one class serves every cfg, e.g. the long gateway arm).
+
+    >>> TwistAxis("ang_vel", "angular.z", "max_ang_vel_radps").index
+    5
+    """
+
+    action: str     # one of the robot's action_names
+    twist: str      # one of TWIST_AXES
+    max_speed: str  # name of the robot cfg field: the speed at action 1, m/s or rad/s
+
+    @property
+    def index(self) -> int:
+        """The twist component as an index of (linear x, y, z, angular x, y, z)."""
+        return TWIST_AXES.index(self.twist)
+
+
+@dataclass(frozen=True)
+class KeyBinding:
+    """Two keys driving one twist component: ``plus`` gives +max, ``minus`` -max, both cancel.
+
+    >>> KeyBinding("a", "d", "angular.z", "turn left / right").axis
+    5
+    """
+
+    plus: str
+    minus: str
+    twist: str   # one of TWIST_AXES
+    label: str   # what the pair does, as the key list prints it
+
+    @property
+    def axis(self) -> int:
+        """The twist component as an index of (linear x, y, z, angular x, y, z)."""
+        return TWIST_AXES.index(self.twist)
+
+
 class Robot(Protocol):
     kind: str          # "manipulator" | "rover" | "multicopter"
     action_names: tuple[str, ...]
+    # How a commanded twist and the keyboard drive it (read by the ROS adapter):
+    twist_axes: tuple[TwistAxis, ...]       # the action components a twist writes
+    gripper_action: str | None              # the gripper's action (+1 closes), None: no gripper
+    key_bindings: tuple[KeyBinding, ...]    # teleop motion keys (on twist components)
+    gripper_key: str | None                 # teleop key toggling the gripper, None: no gripper
     prefix: str        # "robot/" unless several robots share a world
     # The robot's own facts that every adapter asks for (cameras, viewer, videos):
     camera_mounts: tuple[CameraMount, ...]  # its cameras, after the "scene" camera

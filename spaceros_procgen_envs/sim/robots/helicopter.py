@@ -36,7 +36,7 @@ import mujoco
 import numpy as np
 
 from ..scene import GROUND, OBJECT, ROBOT, VISUAL_GROUP
-from .base import CONTROL_HZ, CameraMount
+from .base import CONTROL_HZ, CameraMount, KeyBinding, TwistAxis
 
 _SITE, _JOINT = mujoco.mjtTrn.mjTRN_SITE, mujoco.mjtTrn.mjTRN_JOINT
 _BOX, _CAPSULE, _CYLINDER, _SPHERE = (mujoco.mjtGeom.mjGEOM_BOX, mujoco.mjtGeom.mjGEOM_CAPSULE,
@@ -143,6 +143,16 @@ class Helicopter:
 
     kind = "multicopter"
     action_names = ("vx", "vy", "vz", "yaw_rate")
+    # A twist in the heading frame (yaw only), vz along world z.
+    twist_axes = (TwistAxis("vx", "linear.x", "max_vel_xy_mps"),
+                  TwistAxis("vy", "linear.y", "max_vel_xy_mps"),
+                  TwistAxis("vz", "linear.z", "max_vel_z_mps"),
+                  TwistAxis("yaw_rate", "angular.z", "max_yaw_rate_radps"))
+    key_bindings = (KeyBinding("w", "s", "linear.x", "forward / back"),
+                    KeyBinding("a", "d", "linear.y", "left / right"),
+                    KeyBinding("q", "e", "linear.z", "up / down"),
+                    KeyBinding("c", "v", "angular.z", "yaw left / right"))
+    gripper_action = gripper_key = None
     camera_mounts = (CameraMount("bottom", site="camera_mount_bottom", fovy_deg=90.0),)
     root_body, chase_eye_m, view_distance_m = "base", (-3.0, -2.0, 1.6), 5.0
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..scene import COLLISION_GROUP, GROUND, OBJECT, ROBOT, VISUAL_GROUP
 from ..vecmath import rotate_inverse
-from .base import CameraMount
+from .base import CameraMount, KeyBinding, TwistAxis
 
 _SIDES = (("left", "l", 1.0), ("right", "r", -1.0))
 WHEELS = ("fl", "fr", "ml", "mr", "rl", "rr")
@@ -142,6 +142,12 @@ class Rover:
 
     kind = "rover"
     action_names = ("lin_vel", "ang_vel")
+    # A twist in the rover body frame (base_link): forward speed and turn rate.
+    twist_axes = (TwistAxis("lin_vel", "linear.x", "max_lin_vel_mps"),
+                  TwistAxis("ang_vel", "angular.z", "max_ang_vel_radps"))
+    key_bindings = (KeyBinding("w", "s", "linear.x", "forward / back"),
+                    KeyBinding("a", "d", "angular.z", "turn left / right"))
+    gripper_action = gripper_key = None
     joint_names = JOINT_NAMES
     # A hazard camera looks down at the ground just ahead of the wheels.
     camera_mounts = (CameraMount("front", site="camera_front", fovy_deg=90.0, pitch_deg=-25.0),)

@@ -1,13 +1,13 @@
 """Handle a procedural payload with a long arm on an orbital station."""
 
 from ...registry import TaskSpec, register_task
-from .._plans import ARM_ACTIONS, debris, ground
+from ...sim.robots.arm import Arm
+from .._plans import debris, ground
 
 SPEC = register_task(TaskSpec(
     name="gateway",
     robot="long 7-DOF arm on a station module",
-    robot_kind="manipulator",
-    action_names=ARM_ACTIONS,
+    robot_class=Arm,
     default_domain="orbit",
     description="Reach and grasp a free-floating procedural payload with the station arm.",
     asset_plan=lambda d: {**ground(d, 20.0), **debris("truss")},

@@ -4,13 +4,13 @@ Multi-agent: no Gymnasium id; ``spaceros_procgen_envs.parallel_env("rover_team")
 """
 
 from ...registry import TaskSpec, register_task
+from ...sim.robots.rover import Rover
 from .._plans import GROUND_DOMAINS, boulders, ground
 
 SPEC = register_task(TaskSpec(
     name="rover_team",
     robot="2-4 six-wheel rocker-bogie rovers (one agent each)",
-    robot_kind="rover",
-    action_names=("lin_vel", "ang_vel"),
+    robot_class=Rover,
     default_domain="mars",
     description="A rover team shares one terrain; each drives to its own waypoint (PettingZoo).",
     asset_plan=lambda d: {**ground(d, 30.0), **boulders(d, 6)},

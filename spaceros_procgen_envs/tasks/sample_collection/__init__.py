@@ -1,13 +1,13 @@
 """Pick a procedural rock sample off the ground and put it in the lander's cargo bay."""
 
 from ...registry import TaskSpec, register_task
-from .._plans import ARM_ACTIONS, boulders, ground, sample_rock
+from ...sim.robots.arm import Arm
+from .._plans import boulders, ground, sample_rock
 
 SPEC = register_task(TaskSpec(
     name="sample_collection",
     robot="7-DOF arm + parallel gripper on a lander with a cargo bay",
-    robot_kind="manipulator",
-    action_names=ARM_ACTIONS,
+    robot_class=Arm,
     default_domain="moon",
     description="Grasp a procedural rock sample and place it in the cargo bay.",
     asset_plan=lambda d: {**ground(d, 12.0), **sample_rock(d), **boulders(d, 4)},
