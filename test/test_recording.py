@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("rosbags", reason="the record extra (rosbags) is not installed")
 pytest.importorskip("minari", reason="the record extra (minari) is not installed")
 mcap_reader = pytest.importorskip("mcap.reader", reason="the record extra (mcap) is not installed")
+from mcap.stream_reader import StreamReader  # noqa: E402
 
 from rosbags.rosbag2 import Reader  # noqa: E402
 
@@ -310,22 +311,28 @@ def test_fast_bag_writing_gives_the_bag_rosbags_itself_writes(tmp_path):
     from spaceros_procgen_envs.recording.bag import BagWriter
     from spaceros_procgen_envs.recording.paths import DiskGuard
 
-    state = {"position": np.arange(3.0), "velocity": np.ones(3), "effort": np.zeros(3),
-             "base_xyz": np.array([1.0, 2.0, 3.0]), "base_wxyz": np.array([1.0, 0, 0, 0])}
-    infos, contents = [], []
+    state = {"position": np.arange(6.0).reshape(2, 3), "velocity": np.ones((2, 3)),
+             "effort": np.zeros((2, 3)), "base_xyz": np.array([[1.0, 2.0, 3.0], [4, 5, 6]]),
+             "base_wxyz": np.array([[1.0, 0, 0, 0], [0.5, 0.5, -0.5, 0.5]])}
+    infos, contents, records = [], [], []
     for fast in (True, False):
         (tmp_path / str(fast)).mkdir()
         bag = BagWriter(tmp_path / str(fast) / "bag", 2, 2, ["a", "b", "c"], {},
                         DiskGuard(tmp_path))
         if not fast:
             bag._fast = None  # rosbags' Writer.write and Writer.close, message by message
-        bag.write_state(0, [0, 1], [state, state])
+        bag.write_state(0, [0, 1], state)
         for t in range(1, 2000):  # > 1 MiB: several MCAP chunks
             bag.write_step(t * DT_NS, np.full((2, 2), t / 2000, np.float32), np.arange(2.0),
-                           np.array([False, True]), np.zeros(2, bool), [state, state])
+                           np.array([False, True]), np.zeros(2, bool), state)
         bag.close()
         infos.append(YAML(typ="safe").load((bag.path / "metadata.yaml").read_text()))
         with Reader(bag.path) as reader:
             contents.append([(c.topic, t, bytes(raw)) for c, t, raw in reader.messages()])
+        with open(bag.path / "bag.mcap", "rb") as f:  # messages in chunk order, both indexes
+            records.append([r for r in StreamReader(f, skip_magic=False).records
+                            if type(r).__name__ in ("Message", "MessageIndex", "ChunkIndex",
+                                                    "Statistics", "Channel", "Schema")])
     assert infos[0] == infos[1]
+    assert records[0] == records[1] and sum(type(r).__name__ == "ChunkIndex" for r in records[0]) > 1
     assert contents[0] == contents[1] and len(contents[0]) == 1 + 2 * 2 + 1999 * (2 + 2 * 6)

@@ -26,17 +26,16 @@ Jazzy and newer).
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
 
 from . import cdr
+from .mcap import MESSAGE_HEAD, McapAppender, MessageBlock
 from .paths import DiskGuard, RecordingError
 
 BAG_VERSION = 8  # rosbag2 metadata version of ROS 2 Jazzy
-MESSAGE_OVERHEAD = 47  # bytes per message beyond its data: MCAP record (31) + index entry (16)
-_MCAP_MESSAGE = struct.Struct("<BQHIQQ")  # opcode 0x05, length, channel, sequence, log, publish
+MESSAGE_OVERHEAD = MESSAGE_HEAD + 16  # bytes per message beyond its data: record + index entry
 TYPES = {
     "clock": "rosgraph_msgs/msg/Clock", "tf": "tf2_msgs/msg/TFMessage",
     "action": "std_msgs/msg/Float32MultiArray", "reward": "std_msgs/msg/Float32",
@@ -87,7 +86,33 @@ class BagWriter:
         self._tf = cdr.TfTemplate("world", self._children)
         self._action = cdr.ActionTemplate(action_dim)
         self._fast = McapAppender.attach(self._writer)
+        self._block = self._step_block(action_dim, len(joint_names))
+        self._block_bytes = self._block.size + 16 * len(self._block.cids)
         self.closed = False
+
+    def _step_block(self, action_dim: int, num_joints: int) -> MessageBlock:
+        """Every message of :meth:`write_step`, in its order, as one refillable block."""
+        block, env = MessageBlock(), self._env
+        block.add(self._conn["clock"].id, cdr.clock_msg(0), stamp=(4, 8))
+        at_action = len(self._action.prefix)
+        for conn in env:
+            block.add(conn["action"].id, self._action.encode(np.zeros(action_dim)),
+                      action=(at_action, 4 * action_dim))
+            block.add(conn["reward"].id, cdr.float32_msg(0.0), reward=(4, 4))
+            block.add(conn["terminated"].id, cdr.BOOL_MSGS[0], terminated=(4, 1))
+            block.add(conn["truncated"].id, cdr.BOOL_MSGS[0], truncated=(4, 1))
+        joints, pose = self._joints, self._pose
+        arrays = {} if not num_joints else {
+            name: (where.start, 8 * num_joints)
+            for name, where in zip(("position", "velocity", "effort"), joints.slots)}
+        for conn in env:
+            block.add(conn["joints"].id, joints.template, stamp=(4, 8), **arrays)
+            block.add(conn["pose"].id, pose.prefix + bytes(56), stamp=(4, 8),
+                      pose=(len(pose.prefix), 56))
+        block.add(self._conn["tf"].id, self._tf.template,
+                  stamp=[(at, 8) for at in self._tf.stamps],
+                  tf=[(at, 56) for at in self._tf.poses])
+        return block.build()
 
     def _add(self, topic: str, kind: str):
         msgtype = TYPES[kind]
@@ -119,8 +144,31 @@ class BagWriter:
         self.bytes_written += nbytes
 
     def write_step(self, stamp: int, actions: np.ndarray, rewards: np.ndarray,
-                   terminated: np.ndarray, truncated: np.ndarray, states: list[dict]) -> None:
-        """One batch step: clock, tf, and every env's action, reward, flags, joints, pose."""
+                   terminated: np.ndarray, truncated: np.ndarray, states: dict) -> None:
+        """One batch step: clock, tf, and every env's action, reward, flags, joints, pose
+        (``states``: the vector env's ``robot_state_arrays()``)."""
+        if self._fast is None:  # rosbags' own writer, message by message
+            self._write_all(stamp, self._step_messages(stamp, actions, rewards, terminated,
+                                                       truncated, states))
+            return
+        block = self._block
+        block.fill("time", np.array([stamp, stamp], "<u8"))
+        block.fill("stamp", np.array(divmod(int(stamp), cdr.NS_PER_S), "<u4"))
+        block.fill("action", np.asarray(actions, "<f4"))
+        block.fill("reward", np.asarray(rewards, "<f4"))
+        block.fill("terminated", np.asarray(terminated, np.uint8))
+        block.fill("truncated", np.asarray(truncated, np.uint8))
+        if "position" in block.index:
+            for key in ("position", "velocity", "effort"):
+                block.fill(key, np.asarray(states[key], "<f8"))
+        poses = ros_poses(states)
+        block.fill("pose", poses)
+        block.fill("tf", poses)
+        self.guard.count(self._block_bytes)
+        self._fast.write_block(stamp, block)
+        self.bytes_written += self._block_bytes
+
+    def _step_messages(self, stamp, actions, rewards, terminated, truncated, states) -> list:
         messages = [(self._conn["clock"], cdr.clock_msg(stamp))]
         flags, reward, action = cdr.BOOL_MSGS, cdr.float32_msg, self._action.encode
         for i, conn in enumerate(self._env):
@@ -128,21 +176,21 @@ class BagWriter:
                          (conn["reward"], reward(float(rewards[i]))),
                          (conn["terminated"], flags[bool(terminated[i])]),
                          (conn["truncated"], flags[bool(truncated[i])]))
-        self._state_messages(stamp, range(self.num_envs), states, messages)
-        self._write_all(stamp, messages)
+        return self._state_messages(stamp, range(self.num_envs), states, messages)
 
-    def write_state(self, stamp: int, envs, states: list[dict]) -> None:
+    def write_state(self, stamp: int, envs, states: dict) -> None:
         """Joints, pose and one /tf message of the given envs (after a reset)."""
         self._write_all(stamp, self._state_messages(stamp, list(envs), states, []))
 
-    def _state_messages(self, stamp: int, envs, states: list[dict], out: list) -> list:
+    def _state_messages(self, stamp: int, envs, states: dict, out: list) -> list:
         joints, pose = self._joints.encode, self._pose.encode
+        position, velocity, effort = states["position"], states["velocity"], states["effort"]
+        xyz, wxyz = states["base_xyz"], states["base_wxyz"]
         for i in envs:
-            s, conn = states[i], self._env[i]
-            out.append((conn["joints"], joints(stamp, s["position"], s["velocity"],
-                                               s["effort"])))
-            out.append((conn["pose"], pose(stamp, s["base_xyz"], s["base_wxyz"])))
-        poses = [(states[i]["base_xyz"], states[i]["base_wxyz"]) for i in envs]
+            conn = self._env[i]
+            out.append((conn["joints"], joints(stamp, position[i], velocity[i], effort[i])))
+            out.append((conn["pose"], pose(stamp, xyz[i], wxyz[i])))
+        poses = [(xyz[i], wxyz[i]) for i in envs]
         tf = self._tf.encode(stamp, poses) if len(envs) == self.num_envs else \
             cdr.tf_msg(stamp, "world", [self._children[i] for i in envs], poses)
         out.append((self._conn["tf"], tf))
@@ -179,71 +227,25 @@ class BagWriter:
         self.closed = True
         try:
             if self._fast is not None:
-                self._fast.close()
+                self._fast.finish()
+                self._close_fast()
             else:
                 self._writer.close()
         except OSError as exc:
             self._writer.abort()
             raise RecordingError(f"could not finish the bag {self.path}: {exc}") from None
 
-
-class McapAppender:
-    """Appends many messages of one timestamp to rosbags' MCAP writer in one call.
-
-    rosbags writes one message per call (a few microseconds of Python each, ~100 per step at
-    N = 16). This writes the same records (MCAP ``Message``, opcode 0x05) into its open chunk
-    and keeps its index and counts exactly as its own ``write`` would, so ``close()``
-    writes the same summary and metadata.yaml. Used only when the writer has the attributes
-    it relies on (rosbags 0.10 to 0.11); otherwise the bag is written message by message.
-    """
-
-    NEEDS = ("message_start_time", "message_end_time", "channel_stats", "chunk", "close_chunk",
-             "close", "path")
-
-    def __init__(self, writer, storage):
-        self.writer, self.storage = writer, storage
-
-    @classmethod
-    def attach(cls, writer) -> McapAppender | None:
-        storage = getattr(writer, "storage", None)
-        ok = storage is not None and all(hasattr(storage, a) for a in cls.NEEDS) and \
-            hasattr(storage.chunk, "msgs") and isinstance(getattr(writer, "counts", None), dict) \
-            and writer.compression_mode.name == "NONE" and hasattr(writer, "metapath")
-        return cls(writer, storage) if ok else None
-
-    def write(self, stamp: int, messages: list[tuple]) -> None:
-        storage, writer = self.storage, self.writer
-        chunk = storage.chunk
-        offset, parts = chunk.bio.tell(), []
-        index, stats, counts = chunk.msgs, storage.channel_stats, writer.counts
-        for connection, data in messages:
-            cid = connection.id
-            index[cid].append((stamp, offset))
-            stats[cid] += 1
-            counts[cid] += 1
-            parts.append(_MCAP_MESSAGE.pack(0x05, 22 + len(data), cid, 0, stamp, stamp))
-            parts.append(data)
-            offset += 31 + len(data)
-        chunk.bio.write(b"".join(parts))
-        for obj in (storage, chunk):
-            obj.message_start_time = min(stamp, obj.message_start_time)
-            obj.message_end_time = max(stamp, obj.message_end_time)
-        writer.min_timestamp = min(stamp, writer.min_timestamp)
-        writer.max_timestamp = max(stamp, writer.max_timestamp)
-        if chunk.bio.tell() > 1 << 20:
-            storage.close_chunk()
-
-    def close(self) -> None:
+    def _close_fast(self) -> None:
         """rosbags' ``Writer.close`` for an uncompressed MCAP bag, with the same metadata
         (MCAP metadata record and metadata.yaml) emitted by :func:`block_yaml` instead of
         ruamel's pure-Python emitter (seconds for a hundred topics on a busy machine)."""
         from rosbags.rosbag2.metadata import dump_qos_v8, dump_qos_v9
 
-        writer = self.writer
+        writer = self._writer
         dump_qos = dump_qos_v9 if writer.version >= 9 else dump_qos_v8
         start, count = writer.min_timestamp, sum(writer.counts.values())
         duration = max(0, writer.max_timestamp - start)
-        name = self.storage.path.name
+        name = writer.storage.path.name
         info = {
             "version": writer.version, "storage_identifier": "mcap",
             "relative_file_paths": [name], "duration": {"nanoseconds": duration},
@@ -258,11 +260,19 @@ class McapAppender:
             "files": [{"path": name, "starting_time": {"nanoseconds_since_epoch": start},
                        "duration": {"nanoseconds": duration}, "message_count": count}],
             "custom_data": writer.custom_data or None, "ros_distro": "rosbags"}
-        self.storage.close(writer.version, block_yaml(info).strip())
+        writer.storage.close(writer.version, block_yaml(info).strip())
         writer.storage = None
         tmp = writer.metapath.with_suffix(".yaml.tmp")
         tmp.write_text(block_yaml({"rosbag2_bagfile_information": info}), "utf8")
         tmp.replace(writer.metapath)
+
+
+def ros_poses(states: dict) -> np.ndarray:
+    """(n, 7) float64 ROS poses (x, y, z, qx, qy, qz, qw) of the robot-state arrays' bases
+    (MuJoCo's quaternions are w, x, y, z)."""
+    wxyz = np.asarray(states["base_wxyz"], np.float64)
+    return np.concatenate([np.asarray(states["base_xyz"], np.float64), wxyz[:, 1:],
+                           wxyz[:, :1]], axis=1)
 
 
 def block_yaml(value, indent: int = 0) -> str:

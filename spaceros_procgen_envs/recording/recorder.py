@@ -94,7 +94,7 @@ class Recorder:
         write_manifest(self.path, self.manifest)
         self.bag = None
         if bag:
-            state = env.robot_states()[0]
+            state = env.robot_state_arrays(ee=False)
             names = [n.removeprefix(state.get("prefix", "")) for n in state["joint_names"]]
             self.bag = BagWriter(paths.bag_dir(self.path), self.num_envs,
                                  env.single_action_space.shape[0], names,
@@ -125,7 +125,7 @@ class Recorder:
         self.book.on_reset(self.time, obs, mask, seeds)
         if self.bag is not None:
             self.bag.write_state(self.time * self.dt_ns, np.flatnonzero(mask),
-                                 self.env.robot_states())
+                                 self.env.robot_state_arrays(ee=False))
         write_manifest(self.path, self.manifest)
 
     def on_step(self, actions: np.ndarray, obs, rewards, terminated, truncated, info) -> None:
@@ -141,7 +141,7 @@ class Recorder:
         if self.bag is not None:
             stamp = self.time * self.dt_ns
             self.bag.write_step(stamp, actions, rewards, terminated, truncated,
-                                self.env.robot_states())
+                                self.env.robot_state_arrays(ee=False))
             if self.env.cameras and self.time % self.camera_every == 0:
                 self.bag.write_cameras(stamp, obs)
         self.guard.check(self.book.pending_bytes + (0 if self.bag is None else

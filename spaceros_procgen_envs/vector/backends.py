@@ -57,8 +57,8 @@ class InProcessBackend(Backend):
     def _reset(self, seeds: list[int | None], mask: np.ndarray | None) -> None:
         self.slices[0].reset(self.out, seeds, mask)
 
-    def _robot_states(self) -> list[dict[str, Any]]:
-        return self.slices[0].robot_states()
+    def _robot_state_arrays(self, ee: bool) -> dict[str, Any]:
+        return self.slices[0].robot_state_arrays(ee)
 
     def _views(self, width: int, height: int) -> list[np.ndarray]:
         return self.slices[0].views(width, height)

@@ -196,24 +196,21 @@ class BatchSlice:
         return _Gathered(pending)
 
     # --- ROS ------------------------------------------------------------------------------
-    def robot_states(self) -> list[dict[str, Any]]:
-        """Per env, its robot's joints and base pose (``SpaceRosVectorEnv.robot_states``)."""
+    def robot_state_arrays(self, ee: bool = True) -> dict[str, Any]:
+        """Every env's robot joints and base pose as ``(n, ...)`` arrays
+        (:func:`~.protocol.states_per_env` has the keys; ``ee``: with a manipulator's
+        end-effector pose)."""
         robot, v = self.task.robot, self.view
         position, velocity, effort = (np.array(a) for a in robot.joint_state_batch(v))
         base_xyz, base_wxyz = (np.array(a) for a in robot.base_pose_batch(v))
+        states = {"joint_names": tuple(robot.joint_names), "prefix": robot.prefix,
+                  "position": position, "velocity": velocity, "effort": effort,
+                  "base_xyz": base_xyz, "base_wxyz": base_wxyz, "sim_time_s": v.time.copy()}
         site = getattr(robot, "ee_site", None)
-        if site is not None:
+        if site is not None and ee:
             sid = v.model.site(site).id
-            ee_xyz, ee_wxyz = v.site_xpos[:, sid].copy(), vecmath.mat_to_quat(v.site_xmat[:, sid])
-        names, prefix = tuple(robot.joint_names), robot.prefix
-        states = []
-        for i in range(self.n):
-            state = {"joint_names": names, "prefix": prefix, "position": position[i],
-                     "velocity": velocity[i], "effort": effort[i], "base_xyz": base_xyz[i],
-                     "base_wxyz": base_wxyz[i], "sim_time_s": float(v.time[i])}
-            if site is not None:
-                state["ee_xyz"], state["ee_wxyz"] = ee_xyz[i], ee_wxyz[i]
-            states.append(state)
+            states["ee_xyz"] = v.site_xpos[:, sid].copy()
+            states["ee_wxyz"] = vecmath.mat_to_quat(v.site_xmat[:, sid])
         return states
 
     def close(self) -> None:

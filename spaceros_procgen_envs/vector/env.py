@@ -219,6 +219,12 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         """
         return self._backend.robot_states()
 
+    def robot_state_arrays(self, ee: bool = True) -> dict[str, Any]:
+        """:meth:`robot_states` as ``(num_envs, ...)`` arrays under the same keys (one copy of
+        ``joint_names`` and ``prefix``): what the recorder and batched publishers read.
+        ``ee=False`` leaves out ``ee_xyz`` / ``ee_wxyz``."""
+        return self._backend.robot_state_arrays(ee)
+
     def close_extras(self, **kwargs) -> None:
         if not self._closed:
             self._backend.close()

@@ -11,7 +11,7 @@ command            data                         reply payload
 ``attach``         num_envs, then one fd        None (the shared block is mapped)
 ``step``           None (actions are in shm)    None (results are in shm)
 ``reset``          (seeds, mask) of the slice   None (first observations are in shm)
-``robot_states``   None                         list of dicts, one per env
+``robot_states``   None                         the slice's robot-state arrays
 ``views``          (width, height)              list of (H, W, 3) uint8 pictures, one per env
 ``close``          None                         None, then the worker exits
 =================  ===========================  =================================================
@@ -60,7 +60,7 @@ from ..assets import cache
 from ..sim.cameras import gl_started
 from .batch import Buffers, EnvFactory, Layout, obs_views, split
 from .batch_slice import make_slice
-from .protocol import Backend, RemoteTraceback, WorkerError
+from .protocol import Backend, RemoteTraceback, WorkerError, join_states
 
 CLOSE_TIMEOUT_S = 2.0  # SPEC 9: Ctrl-C / SIGTERM shuts down within 2 s
 ALIGN = 64  # bytes: each array of the shared block starts on its own cache line
@@ -138,8 +138,8 @@ class _Worker:
     def reset(self, data: tuple) -> None:
         self.piece.reset(self.out, *data)
 
-    def robot_states(self, _) -> list[dict[str, Any]]:
-        return self.piece.robot_states()
+    def robot_states(self, ee: bool) -> dict[str, Any]:
+        return self.piece.robot_state_arrays(ee)
 
     def views(self, size: tuple[int, int]) -> list[np.ndarray]:
         return self.piece.views(*size)
@@ -367,9 +367,9 @@ class ProcessBackend(Backend):
                              for a, b in self.ranges])
         self._receive("reset")
 
-    def _robot_states(self) -> list[dict[str, Any]]:
-        self._send("robot_states")
-        return [state for states in self._receive("robot_states") for state in states]
+    def _robot_state_arrays(self, ee: bool) -> dict[str, Any]:
+        self._send("robot_states", [ee] * len(self._conns))
+        return join_states(self._receive("robot_states"))
 
     def _views(self, width: int, height: int) -> list[np.ndarray]:
         self._send("views", [(width, height)] * len(self._conns))

@@ -31,6 +31,34 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+STATE_ARRAYS = ("position", "velocity", "effort", "base_xyz", "base_wxyz", "sim_time_s",
+                "ee_xyz", "ee_wxyz")  # per-env rows of a robot-state dict; the rest is shared
+
+
+def join_states(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The robot-state arrays of consecutive slices as one batch (rows in slice order)."""
+    if len(parts) == 1:
+        return parts[0]
+    joined = dict(parts[0])
+    for key in STATE_ARRAYS:
+        if key in joined:
+            joined[key] = np.concatenate([part[key] for part in parts])
+    return joined
+
+
+def states_per_env(arrays: dict[str, Any]) -> list[dict[str, Any]]:
+    """Robot-state arrays (``joint_names``, ``prefix``, then ``(n, ...)`` rows: ``position``,
+    ``velocity``, ``effort``, ``base_xyz``, ``base_wxyz``, ``sim_time_s``, manipulators'
+    ``ee_xyz`` / ``ee_wxyz``) as one dict per env."""
+    rows = [key for key in STATE_ARRAYS if key in arrays]
+    shared = {key: value for key, value in arrays.items() if key not in rows}
+    n = len(arrays["sim_time_s"])
+    states = [{**shared, **{key: arrays[key][i] for key in rows}} for i in range(n)]
+    for state in states:
+        state["sim_time_s"] = float(state["sim_time_s"])
+    return states
+
+
 class WorkerError(ProcgenError, RuntimeError):
     """A worker process or Ray actor failed or died; the batch cannot go on.
 
@@ -111,8 +139,13 @@ class Backend:
 
     def robot_states(self) -> list[dict[str, Any]]:
         """Per env, its robot's joints and base pose (see ``SpaceRosVectorEnv.robot_states``)."""
+        return states_per_env(self.robot_state_arrays())
+
+    def robot_state_arrays(self, ee: bool = True) -> dict[str, Any]:
+        """Every env's robot as ``(num_envs, ...)`` arrays (see :func:`states_per_env`);
+        ``ee=False`` leaves out a manipulator's end-effector pose."""
         self._require_idle("robot_states")
-        return self._robot_states()
+        return self._robot_state_arrays(ee)
 
     def views(self, width: int, height: int) -> list[np.ndarray]:
         """Per env, a (height, width, 3) uint8 picture of its robot, rendered where it lives."""
@@ -151,7 +184,7 @@ class Backend:
     def _reset(self, seeds: list[int | None], mask: np.ndarray | None) -> np.ndarray | None:
         raise NotImplementedError
 
-    def _robot_states(self) -> list[dict[str, Any]]:
+    def _robot_state_arrays(self, ee: bool) -> dict[str, Any]:
         raise NotImplementedError
 
     def _views(self, width: int, height: int) -> list[np.ndarray]:

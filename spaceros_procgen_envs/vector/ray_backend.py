@@ -33,7 +33,7 @@ from ..assets import cache
 from ..errors import ProcgenError
 from .batch import EnvFactory, Layout, allocate, split
 from .batch_slice import make_slice
-from .protocol import Backend, WorkerError, available_cores
+from .protocol import Backend, WorkerError, available_cores, join_states
 
 INSTALL_HINT = ('backend="ray" needs Ray, which is not installed: pip install '
                 '"spaceros_procgen_envs[ray]" (or ./run.sh pip install ray)')
@@ -160,8 +160,8 @@ class SliceActor:
         self.slice.reset(self.out, seeds, mask)
         return self.out.arrays()
 
-    def robot_states(self) -> list[dict[str, Any]]:
-        return self.slice.robot_states()
+    def robot_states(self, ee: bool = True) -> dict[str, Any]:
+        return self.slice.robot_state_arrays(ee)
 
     def views(self, width: int, height: int) -> list[np.ndarray]:
         return self.slice.views(width, height)
@@ -296,15 +296,15 @@ class RayBackend(Backend):
         restarted, self._restarted = self._restarted, np.zeros_like(self._restarted)
         return restarted
 
-    def _robot_states(self) -> list[dict[str, Any]]:
-        return self._per_env("robot_states")
+    def _robot_state_arrays(self, ee: bool) -> dict[str, Any]:
+        return join_states(self._per_actor("robot_states", ee))
 
     def _views(self, width: int, height: int) -> list[np.ndarray]:
-        return self._per_env("views", width, height)
+        return [view for views in self._per_actor("views", width, height) for view in views]
 
-    def _per_env(self, method: str, *args) -> list:
-        """``SliceActor.<method>(*args)`` of every actor, its per-env lists joined in batch
-        order; a dead actor is restarted (its envs reset) and asked again."""
+    def _per_actor(self, method: str, *args) -> list:
+        """``SliceActor.<method>(*args)`` of every actor, in batch order; a dead actor is
+        restarted (its envs reset) and asked again."""
         results = self._gather([getattr(actor, method).remote(*args) for actor in self.actors],
                                method)
         joined = []
@@ -313,7 +313,7 @@ class RayBackend(Backend):
                 start, stop = self.ranges[index]
                 self.out.view(start, stop).write(self._restart(index))
                 result = self._ray.get(getattr(self.actors[index], method).remote(*args))
-            joined.extend(result)
+            joined.append(result)
         return joined
 
     def _close(self) -> None:
