@@ -2,9 +2,10 @@
 
 Per task and backend, at one batch size: the batch stepped with random actions without
 recording and through :class:`~.recorder.RecordingVectorEnv` (bag + dataset, episodes written
-as they end), median of ``repeats`` runs after a warm-up; closing (the open episodes' rows, the
-bag's index) is timed on its own. MB/s is the bytes on disk per env step times the recording
-rate.
+as they end), median of ``repeats`` runs after a warm-up. The recording rate counts closing
+too (the open episodes' rows, the bag's index; also reported on its own), so every recorded
+step is on disk in the time it is charged, however long the episodes are. MB/s is the bytes on
+disk per env step times the recording rate.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def _make(task: str, backend: str, num_envs: int):
 
 def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | None
            ) -> tuple[float, int, float]:
-    """(env-steps/s, bytes on disk, close s) of one run; ``where``: record there, None: plain."""
+    """(env-steps/s, bytes on disk, close s) of one run; ``where``: record there (the rate
+    counts closing), None: plain."""
     env = _make(task, backend, num_envs)
     if where is not None:
         env = RecordingVectorEnv(env, where)
@@ -53,7 +55,7 @@ def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | Non
     finally:
         env.close()
     size = 0 if where is None else sum(f.stat().st_size for f in where.rglob("*") if f.is_file())
-    return steps * num_envs / seconds, size, close_s
+    return steps * num_envs / (seconds + close_s), size, close_s
 
 
 def measure_recording(result: dict, tasks: Sequence[str], num_envs: int,
