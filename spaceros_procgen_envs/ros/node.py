@@ -377,8 +377,6 @@ class SpaceRosNode(rclpy.node.Node):
             self._resets_out.publish(self.steps, reset_reasons(terminated, truncated, info),
                                      self.steps + 1)  # NEXT_STEP: the next step is the reset
             stamp = self.steps * self._dt_ns
-            if self._clock_pub.get_subscription_count():
-                self._clock_pub.publish(clock_msg(stamp))
             for i, out in enumerate(self._out):
                 out.publish_step(float(rewards[i]), bool(terminated[i]), bool(truncated[i]))
             self._batch.publish_step(rewards, terminated, truncated)
@@ -386,6 +384,10 @@ class SpaceRosNode(rclpy.node.Node):
             self._publish_state_locked(range(self.num_envs), stamp)
             if self.vec.cameras and self.steps % self._camera_every == 0:
                 self._publish_cameras_locked(obs, stamp)
+            # The clock tick last: an agent that waits for it has the step's rewards, flags and
+            # observations already, and its next action finds the node idle (not publishing).
+            if self._clock_pub.get_subscription_count():
+                self._clock_pub.publish(clock_msg(stamp))
             if self.video is not None and self.steps % VIDEO_EVERY == 0 \
                     and not self._stop.is_set():  # stopping: no new frame, exit in time
                 self.video.capture()
