@@ -31,6 +31,9 @@ _FIELDS = ("qpos", "qvel", "ctrl", "time", "xpos", "xquat", "xmat", "site_xpos",
            "sensordata", "qfrc_actuator")
 _BAD_STATE = [int(w) for w in (mujoco.mjtWarning.mjWARN_BADQPOS, mujoco.mjtWarning.mjWARN_BADQVEL,
                                  mujoco.mjtWarning.mjWARN_BADQACC)]
+_BAD_SLICE = slice(_BAD_STATE[0], _BAD_STATE[-1] + 1)
+if _BAD_STATE != list(range(_BAD_SLICE.start, _BAD_SLICE.stop)):  # one strided view, no gather
+    raise RuntimeError(f"MuJoCo's bad-state warnings are not consecutive: {_BAD_STATE}")
 _INTEGRATION = mujoco.mjtState.mjSTATE_INTEGRATION
 
 
@@ -64,7 +67,8 @@ class BatchView:
         self.const: dict[str, np.ndarray] = {}
         self.episode: dict[str, np.ndarray] = {}
         self._memo: dict[str, np.ndarray] = {}
-        self._warnings = self.batch.warning[:, _BAD_STATE, 1].sum(axis=1)  # bad-state warnings
+        self._bad_counts = self.batch.warning[:, _BAD_SLICE, 1]  # (n, 3) live counts
+        self._warnings = self._bad_counts.sum(axis=1)  # bad-state warnings so far
 
     def field(self, name: str) -> np.ndarray:
         """The live ``(n, ...)`` array of MjData field ``name`` (bound once)."""
@@ -92,10 +96,11 @@ class BatchView:
             self.batch.step(ids, nstep=self.substeps)
         except SimulationError as error:  # those worlds kept their state from before the call
             failed[error.ids] = True
-        warnings = self.batch.warning[:, _BAD_STATE, 1].sum(axis=1)
+        warnings = self._bad_counts.sum(axis=1)
         failed |= warnings > self._warnings
         self._warnings = warnings
-        failed |= ~np.isfinite(self.qvel).all(axis=1)
+        if not np.isfinite(self.qvel.sum()):  # a finite total: every velocity is finite
+            failed |= ~np.isfinite(self.qvel).all(axis=1)
         return failed
 
     def forward(self, ids: np.ndarray) -> None:

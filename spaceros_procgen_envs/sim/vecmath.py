@@ -8,6 +8,17 @@ from __future__ import annotations
 import numpy as np
 
 
+def norm(vec: np.ndarray) -> np.ndarray:
+    """Euclidean length over the last axis: ``np.linalg.norm(vec, axis=-1)``, the same bits
+    (its sum of squares and sqrt), without its argument handling (small batches)."""
+    return np.sqrt(np.add.reduce(vec * vec, axis=-1))
+
+
+def clip(x: np.ndarray, low, high) -> np.ndarray:
+    """``np.clip(x, low, high)`` for ``low <= high`` (NaN stays NaN), as two ufunc calls."""
+    return np.minimum(np.maximum(x, low), high)
+
+
 def rotate_inverse(quat: np.ndarray, vec: np.ndarray) -> np.ndarray:
     """World vectors ``vec`` (n, 3) in the body frames of ``quat`` (n, 4): R^T v."""
     w, x, y, z = quat[:, 0], -quat[:, 1], -quat[:, 2], -quat[:, 3]  # the conjugate
@@ -57,8 +68,8 @@ def heights_at(heights: np.ndarray, size_m: np.ndarray, x: np.ndarray, y: np.nda
         size_m: (n, 2) full extents (x, y), metres.
     """
     n, rows, cols = heights.shape
-    u = np.clip((x / size_m[:, 0] + 0.5) * (cols - 1), 0, cols - 1)
-    v = np.clip((y / size_m[:, 1] + 0.5) * (rows - 1), 0, rows - 1)
+    u = clip((x / size_m[:, 0] + 0.5) * (cols - 1), 0, cols - 1)
+    v = clip((y / size_m[:, 1] + 0.5) * (rows - 1), 0, rows - 1)
     c0 = np.minimum(u.astype(int), cols - 2)
     r0 = np.minimum(v.astype(int), rows - 2)
     fu, fv = u - c0, v - r0

@@ -20,9 +20,9 @@ import mujoco
 import numpy as np
 
 from ..assets.types import MeshPart
-from ..sim import scene
+from ..sim import scene, vecmath
 from ..sim.robots.arm import Arm, ArmCfg
-from ..sim.robots.arm_batch import sensor_index
+from ..sim.robots.arm_batch import as_slice, sensor_index
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
 from .base import F32, Task, box
 from .batchstate import BatchState, term_calls, weighted_terms
@@ -44,7 +44,7 @@ def kernel(distance_m: np.ndarray, scale_m) -> np.ndarray:
 
 def reward_reach(ee_pos: np.ndarray, object_pos: np.ndarray) -> np.ndarray:
     """(n,) 1 - tanh(|TCP - object| / 0.1 m); positions (n, 3) world m."""
-    return kernel(np.linalg.norm(object_pos - ee_pos, axis=-1), 0.1)
+    return kernel(vecmath.norm(object_pos - ee_pos), 0.1)
 
 
 def reward_grasp(grasped: np.ndarray) -> np.ndarray:
@@ -128,6 +128,7 @@ class ManipulationTask(Task):
         self._obj_qvel = slice(int(joint.dofadr[0]), int(joint.dofadr[0]) + 6)
         name = self.OBJECT
         self._pos_idx, self._quat_idx = (sensor_index(model, [f"{name}/{k}"]) for k in ("pos", "quat"))
+        self._pos_cols, self._quat_cols = as_slice(self._pos_idx), as_slice(self._quat_idx)
         self._touch_idx = sensor_index(model, [f"{name}/touch_left", f"{name}/touch_right"])
         self._ee = model.site(self.robot.ee_site).id
         self._batch_terms = term_calls(self.TERMS, [(n, getattr(self.rewards, n))
@@ -194,10 +195,10 @@ class ManipulationTask(Task):
         return self.robot.ee_pos_batch(v)
 
     def state_object_pos(self, v, s):
-        return v.sensordata[:, self._pos_idx]
+        return v.sensordata[:, self._pos_cols]
 
     def state_object_quat(self, v, s):
-        return v.sensordata[:, self._quat_idx]
+        return v.sensordata[:, self._quat_cols]
 
     def state_object_vel(self, v, s):
         return v.qvel[:, self._obj_qvel]

@@ -108,7 +108,7 @@ class WaypointTask(Task):
     def distance_batch(self, v) -> np.ndarray:
         """(n,) distance of every robot to its waypoint, m (planar when :attr:`PLANAR`)."""
         delta = v.episode["target"] - self.robot.base_pose_batch(v)[0]
-        return np.hypot(delta[:, 0], delta[:, 1]) if self.PLANAR else np.linalg.norm(delta, axis=1)
+        return np.hypot(delta[:, 0], delta[:, 1]) if self.PLANAR else vecmath.norm(delta)
 
     def terms_batch(self, v, actions, prev_actions):
         dist = self.distance_batch(v)

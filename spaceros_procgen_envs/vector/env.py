@@ -128,6 +128,9 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         self._copy = copy
         self._out = self._backend.out
         self._bool_info = {"is_success", "diverged"}
+        self._info_keys = tuple(self._out.info_keys)
+        self._bool_cols = [k for k, key in enumerate(self._info_keys) if key in self._bool_info]
+        self._masked_info = tuple(f"_{key}" for key in self._info_keys)
         self._all = np.ones(self.num_envs, bool)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         self._ended = np.zeros(self.num_envs, bool)  # episode ended at the last step
@@ -171,14 +174,14 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         truncated, info)`` as Gymnasium's ``VectorEnv.step`` returns them."""
         restarted = self._backend.step_wait()
         out = self._out
-        info = {key: out.info_flat[:, k].astype(bool if key in self._bool_info else np.float64)
-                for k, key in enumerate(out.info_keys)}
+        info = self._step_info(out.info_flat)
         info["worker_restarted"] = np.zeros(self.num_envs, bool) if restarted is None \
             else restarted.copy()
         restarted_now = self._ended.copy()  # NEXT_STEP: restarted in this step, no step info
         valid = ~restarted_now  # one mask array, shared by the step's info keys
-        info.update({f"_{key}": valid if key != "worker_restarted" else self._all.copy()
-                     for key in info})
+        for key in self._masked_info:
+            info[key] = valid
+        info["_worker_restarted"] = self._all.copy()
         if restarted_now.any():
             info.update(autoreset.env_seed_info(self._env_seeds, restarted_now))
         obs, rewards = self._observations(), out.rewards.copy()
@@ -187,6 +190,15 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         if self.autoreset_mode is AutoresetMode.SAME_STEP and self._ended.any():
             obs = self._reset_same_step(obs, info)
         return obs, rewards, terminated, truncated, info
+
+    def _step_info(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """The info columns as (num_envs,) arrays: one float64 copy of every column (each key a
+        contiguous row of it), one bool copy of the flag columns."""
+        rows = np.array(flat.T, np.float64, order="C")  # (K, n)
+        info = dict(zip(self._info_keys, rows))
+        for k, flag in zip(self._bool_cols, rows[self._bool_cols].astype(bool)):
+            info[self._info_keys[k]] = flag
+        return info
 
     def _reset_same_step(self, obs: dict[str, np.ndarray], info: dict[str, np.ndarray]
                          ) -> dict[str, np.ndarray]:

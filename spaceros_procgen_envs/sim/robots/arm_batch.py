@@ -39,6 +39,14 @@ def sensor_index(model: mujoco.MjModel, names) -> np.ndarray:
     return np.concatenate([np.arange(int(s.adr[0]), int(s.adr[0] + s.dim[0])) for s in sensors])
 
 
+def as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` as a slice when it is a run of consecutive ints (a view instead of a gather)."""
+    index = np.asarray(index)
+    if index.ndim == 1 and len(index) and np.array_equal(index, np.arange(index[0], index[-1] + 1)):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
 def canonical_quat(q: np.ndarray) -> np.ndarray:
     """Unit quaternions (..., 4) wxyz with the sign ``mju_mat2Quat`` gives the same rotation.
 
@@ -70,7 +78,14 @@ def hinge_jacobian(axis: np.ndarray, anchor: np.ndarray, point: np.ndarray) -> n
         anchor: (n, k, 3) world points on them (``xanchor``), m.
         point: (n, 3) the world point, m.
     """
-    return np.concatenate((cross(axis, point[:, None, :] - anchor), axis), axis=2)
+    jac_t = np.empty((*axis.shape[:2], 6))
+    r = point[:, None, :] - anchor  # the cross product a x r, written into its columns
+    a0, a1, a2, r0, r1, r2 = axis[..., 0], axis[..., 1], axis[..., 2], r[..., 0], r[..., 1], r[..., 2]
+    np.subtract(a1 * r2, a2 * r1, out=jac_t[..., 0])
+    np.subtract(a2 * r0, a0 * r2, out=jac_t[..., 1])
+    np.subtract(a0 * r1, a1 * r0, out=jac_t[..., 2])
+    jac_t[..., 3:] = axis
+    return jac_t
 
 
 def dls_step(jac_t: np.ndarray, twist: np.ndarray, damping2: float) -> np.ndarray:
@@ -85,7 +100,8 @@ def dls_step(jac_t: np.ndarray, twist: np.ndarray, damping2: float) -> np.ndarra
         (n, k) joint increments (rad).
     """
     jj = np.swapaxes(jac_t, 1, 2) @ jac_t
-    jj += damping2 * np.eye(jac_t.shape[2])
+    diagonal = jj.reshape(len(jj), -1)[:, ::jj.shape[1] + 1]  # (n, 6) view of the diagonals
+    diagonal += damping2  # + lambda^2 I (the off-diagonal terms gain an exact 0)
     y = np.linalg.solve(jj, twist[..., None])
     return (jac_t @ y)[..., 0]
 
@@ -120,11 +136,12 @@ class BatchedArm:
         joints = np.array([model.joint(n).id for n in self.arm_joint_names])
         if not (np.all(model.jnt_pos[joints] == 0.0) and np.all(model.jnt_axis[joints] == (0, 0, 1))):
             raise RuntimeError(f"{self.prefix}: arm hinges must sit at their link origins, along z")
-        self._links = model.jnt_bodyid[joints].copy()  # hinge j: its link's origin and z axis
+        self._links = as_slice(model.jnt_bodyid[joints])  # hinge j: its link's origin and z axis
+        self._ee_cols = as_slice(self._sensor_idx["ee_pos"])
 
     def ee_pos_batch(self, v) -> np.ndarray:
         """TCP position (n, 3), world m (float64)."""
-        return v.sensordata[:, self._sensor_idx["ee_pos"]]
+        return v.sensordata[:, self._ee_cols]
 
     def control_batch(self, v, actions: np.ndarray) -> None:
         """:meth:`Arm.apply_action` for every world: TCP twists -> joint targets, gripper.
@@ -134,7 +151,8 @@ class BatchedArm:
             actions: (n, 7) float32, already checked finite and clipped to [-1, 1].
         """
         a = np.asarray(actions, np.float64)
-        twist = np.clip(a[:, :6], -1.0, 1.0) * self._scale  # m and rad over one control period, world frame
+        # m and rad over one control period, world frame (np.clip's bounds, without its wrapper)
+        twist = np.minimum(np.maximum(a[:, :6], -1.0), 1.0) * self._scale
         links = self._links
         jac_t = hinge_jacobian(v.xmat[:, links, 2::3], v.xpos[:, links], v.site_xpos[:, self._ee])
         target = v.ctrl[:, self._act_slice] + dls_step(jac_t, twist, self._lambda2)

@@ -385,21 +385,15 @@ class Helicopter:
 
         Vectors are (3, n) here, component first, so no step stacks or splits arrays."""
         c, a0, ctrl = self.cfg, self._act0, v.ctrl
-        w, x, y, z = v.qpos[:, self._qadr + 3:self._qadr + 7].T
         vel = v.qvel[:, self._vadr:self._vadr + 6].T  # world linear, body angular
         act = actions.T.astype(np.float64)
         vz_cmd = act[2] * c.max_vel_z_mps
         landed = self._landed_batch(v, act[2], vz_cmd, vel[2])
-        grav = np.asarray(v.model.opt.gravity)
-        g = float(np.linalg.norm(grav))
-        t_max = min(self._t_hard, c.max_thrust_to_weight * self._mass
-                    * min(max(g, c.thrust_ref_gravity_mps2), c.max_gravity_mps2))
-        zb = np.array([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)])
-        xb = np.array([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)])
-        yb = np.array([2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)])
+        g, grav, t_max = self._gravity_terms(v.model)
+        zb, xb, yb = _body_axes_batch(v.qpos[:, self._qadr + 3:self._qadr + 7])
         v_com = vel[:3] + self._com_z * (vel[4] * xb - vel[3] * yb)
         force = self._desired_force_batch(act, vz_cmd, v_com, xb, g, grav)
-        thrust = np.clip(np.einsum("kn,kn->n", force, zb), 0.0, t_max)
+        thrust = np.minimum(np.maximum(np.einsum("kn,kn->n", force, zb), 0.0), t_max)
         roll, pitch = self._tilt_rates_batch(force, zb, xb, yb)
         spin = c.rotor_visual_speed_radps  # lower rotor counter-clockwise seen from above
         ctrl[:, a0] = np.where(landed, 0.0, thrust)
@@ -408,6 +402,19 @@ class Helicopter:
         ctrl[:, a0 + 3] = np.where(landed, vel[5], act[3] * c.max_yaw_rate_radps)
         ctrl[:, a0 + 4] = np.where(landed, 0.0, spin)
         ctrl[:, a0 + 5] = np.where(landed, 0.0, -spin)
+
+    def _gravity_terms(self, model: mujoco.MjModel) -> tuple[float, np.ndarray, float]:
+        """(|g| m/s^2, g (3,) world m/s^2, thrust limit N) of ``model.opt.gravity``, computed
+        again only when the gravity changes."""
+        key = model.opt.gravity.tolist()
+        cached = getattr(self, "_gravity_cache", None)
+        if cached is None or cached[0] != key:
+            c, grav = self.cfg, np.array(key)
+            g = float(np.linalg.norm(grav))
+            t_max = min(self._t_hard, c.max_thrust_to_weight * self._mass
+                        * min(max(g, c.thrust_ref_gravity_mps2), c.max_gravity_mps2))
+            cached = self._gravity_cache = (key, (g, grav, t_max))
+        return cached[1]
 
     def _landed_batch(self, v, az, vz_cmd, vz) -> np.ndarray:
         """:meth:`_update_landed` over the batch (contacts from the ``touch`` sensor)."""
@@ -433,8 +440,8 @@ class Helicopter:
         a_y = c.kv_xy * (sy * vx_h + cy * vy_h - vel[1])
         a_h = np.hypot(a_x, a_y)
         scale = np.where(a_h > c.max_accel_mps2, c.max_accel_mps2 / np.maximum(a_h, 1e-300), 1.0)
-        a_z = np.clip(c.kv_z * (vz_cmd - vel[2]), -(1.0 - c.min_thrust_frac) * g,
-                      c.max_accel_mps2)
+        a_z = np.minimum(np.maximum(c.kv_z * (vz_cmd - vel[2]), -(1.0 - c.min_thrust_frac) * g),
+                         c.max_accel_mps2)
         fx, fy = m * (a_x * scale - grav[0]), m * (a_y * scale - grav[1])
         fz = m * (a_z - grav[2])
         f_h = np.hypot(fx, fy)
@@ -449,8 +456,10 @@ class Helicopter:
         err = np.array([zb[1] * dz - zb[2] * dy, zb[2] * dx - zb[0] * dz, zb[0] * dy - zb[1] * dx])
         k, lim = self.cfg.k_att, self.cfg.max_rate_radps
         flying = norm >= 1e-9
-        roll = np.where(flying, np.clip(k * np.einsum("kn,kn->n", xb, err), -lim, lim), 0.0)
-        pitch = np.where(flying, np.clip(k * np.einsum("kn,kn->n", yb, err), -lim, lim), 0.0)
+        roll = np.where(flying, np.minimum(np.maximum(k * np.einsum("kn,kn->n", xb, err), -lim),
+                                           lim), 0.0)
+        pitch = np.where(flying, np.minimum(np.maximum(k * np.einsum("kn,kn->n", yb, err), -lim),
+                                            lim), 0.0)
         return roll, pitch
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
@@ -506,6 +515,25 @@ def _body_axes(w, x, y, z):
     xb = (1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y))
     yb = (2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x))
     return zb, xb, yb
+
+
+# Body axes from the table of quaternion products q_a q_b (flat index 4 a + b, wxyz):
+# entry (axis, component) = 2 (q_a q_b +- q_c q_d), and 1 minus that on the three
+# squared-norm entries. Axis order z, x, y, as :func:`_body_axes`.
+_AXES_A = np.array([7, 11, 5, 10, 6, 7, 6, 5, 11])   # xz yz xx | yy xy xz | xy xx yz
+_AXES_B = np.array([2, 1, 10, 15, 3, 2, 3, 15, 1])   # wy wx yy | zz wz wy | wz zz wx
+_AXES_SIGN = np.array([1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0])
+_AXES_ONE_MINUS = [2, 3, 7]  # zb_z, xb_x, yb_y
+
+
+def _body_axes_batch(quat: np.ndarray) -> np.ndarray:
+    """:func:`_body_axes` of (n, 4) wxyz quaternions: (3 axes z, x, y, 3 components, n), the
+    same floating-point operations in a few whole-batch steps."""
+    products = (quat[:, :, None] * quat[:, None, :]).reshape(len(quat), 16)
+    axes = products[:, _AXES_A] + products[:, _AXES_B] * _AXES_SIGN  # a + (-1) b == a - b
+    axes *= 2.0
+    axes[:, _AXES_ONE_MINUS] = 1.0 - axes[:, _AXES_ONE_MINUS]
+    return np.ascontiguousarray(axes.T).reshape(3, 3, -1)
 
 
 def _collider(geom: mujoco.MjsGeom, rgba) -> None:

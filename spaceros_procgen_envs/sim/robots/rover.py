@@ -302,6 +302,9 @@ class Rover:
             raise RuntimeError(f"{p}: rover actuators are not contiguous in the model: {act}")
         self._a0, self._a1 = act[0], act[0] + 10
         self._inv_r = 1.0 / self.cfg.wheel_radius_m
+        self._xy = np.asarray(self.wheel_xy)                  # (6, 2) m, for control_batch
+        self._steers = np.asarray(self.steerable, np.float64)  # (6,) 1 where a wheel steers
+        self._steer_cols = list(self._steer_idx)
         self._quat_inv = np.zeros(4)
         self._vel = np.zeros(3)
         self._bound = True
@@ -369,15 +372,15 @@ class Rover:
         c = self.cfg
         lin = actions[:, :1] * c.max_lin_vel_mps          # (n, 1) m/s
         ang = actions[:, 1:2] * c.max_ang_vel_radps       # (n, 1) rad/s
-        xy = np.asarray(self.wheel_xy)
+        xy = self._xy
         ux, uy = lin - ang * xy[:, 1], ang * xy[:, 0]      # contact-point velocity, chassis frame
         steer = np.arctan2(uy, ux)
         steer = np.where(steer > 0.5 * np.pi, steer - np.pi, steer)
         steer = np.where(steer <= -0.5 * np.pi, steer + np.pi, steer)
-        steer = np.clip(steer, -c.max_steer_rad, c.max_steer_rad) * np.asarray(self.steerable)
+        steer = np.minimum(np.maximum(steer, -c.max_steer_rad), c.max_steer_rad) * self._steers
         speed = ux * np.cos(steer) + uy * np.sin(steer)
         v.ctrl[:, self._a0:self._a0 + 6] = speed * self._inv_r
-        v.ctrl[:, self._a0 + 6:self._a1] = steer[:, list(self._steer_idx)]
+        v.ctrl[:, self._a0 + 6:self._a1] = steer[:, self._steer_cols]
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
         """:meth:`observe` of every world, (n, ...) float32."""

@@ -22,6 +22,7 @@ import numpy as np
 from ..base import F32, RewardCfg, box
 from ...assets.debris import COLLISION_PIECES
 from ...assets.meshutil import MAX_HULL_VERTICES
+from ...sim import vecmath
 from ..manipulation import ManipulationTask, kernel, tanh_kernel
 
 ALUMINIUM_KGPM3 = 2700.0
@@ -83,7 +84,7 @@ def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarr
 
 def reward_reach(nearest_rel: np.ndarray, reach_scale_m: float) -> np.ndarray:
     """(n,) 1 - tanh(|TCP - nearest hull vertex| / reach_scale_m)."""
-    return kernel(np.linalg.norm(nearest_rel, axis=-1), reach_scale_m)
+    return kernel(vecmath.norm(nearest_rel), reach_scale_m)
 
 
 def reward_damping(object_vel: np.ndarray, grasped: np.ndarray) -> np.ndarray:
@@ -91,7 +92,7 @@ def reward_damping(object_vel: np.ndarray, grasped: np.ndarray) -> np.ndarray:
 
     ``object_vel`` (n, 6): linear m/s (world), angular rad/s (body), as the free joint's qvel.
     """
-    lin, ang = np.linalg.norm(object_vel[:, :3], axis=-1), np.linalg.norm(object_vel[:, 3:], axis=-1)
+    lin, ang = vecmath.norm(object_vel[:, :3]), vecmath.norm(object_vel[:, 3:])
     return np.where(grasped, kernel(lin + 0.1 * ang, 0.02), 0.0)
 
 
@@ -205,7 +206,7 @@ class DebrisCaptureTask(ManipulationTask):
 
     def success_batch(self, v):
         s = self.batch_state(v)
-        return (np.linalg.norm(s["object_vel"][:, :3], axis=-1) < CAPTURED_SPEED_MPS) & s["grasped"]
+        return (vecmath.norm(s["object_vel"][:, :3]) < CAPTURED_SPEED_MPS) & s["grasped"]
 
 
 TASK = DebrisCaptureTask

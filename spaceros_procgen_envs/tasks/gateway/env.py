@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...sim import vecmath
 from ...sim.robots.arm import gateway_arm_cfg
 from ..base import F32, RewardCfg, box
 from ..debris_capture.env import DebrisCaptureTask
@@ -35,7 +36,7 @@ class GatewayRewards(RewardCfg):
 def reward_transport(object_pos: np.ndarray, target_pos: np.ndarray, grasped: np.ndarray
                      ) -> np.ndarray:
     """(n,) while grasped: 1 - tanh(|payload centre - berth| / 0.3 m); 0 when not held."""
-    return kernel(np.linalg.norm(target_pos - object_pos, axis=-1), 0.3) * grasped
+    return kernel(vecmath.norm(target_pos - object_pos), 0.3) * grasped
 
 
 class GatewayTask(DebrisCaptureTask):
@@ -117,7 +118,7 @@ class GatewayTask(DebrisCaptureTask):
 
     def success_batch(self, v):
         s = self.batch_state(v)
-        return np.linalg.norm(s["target_pos"] - s["object_pos"], axis=-1) < BERTHED_M
+        return vecmath.norm(s["target_pos"] - s["object_pos"]) < BERTHED_M
 
 
 TASK = GatewayTask

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from ...sim import scene
+from ...sim import scene, vecmath
 from ..base import F32, RewardCfg, box
 from ..manipulation import ManipulationTask, kernel, tanh_kernel
 
@@ -74,7 +74,7 @@ def inserted_fraction(tip_depth: np.ndarray, tip_offset: np.ndarray, hole_depth:
                       clearance: np.ndarray) -> np.ndarray:
     """(n,) tip depth / hole depth in [0, 1] while the tip is within clearance + 4 mm of the axis."""
     inside = tip_offset <= clearance + LATERAL_TOL_M
-    return np.where(inside, np.clip(tip_depth / hole_depth, 0.0, 1.0), 0.0)
+    return np.where(inside, vecmath.clip(tip_depth / hole_depth, 0.0, 1.0), 0.0)
 
 
 def reward_alignment(tip_offset: np.ndarray, orientation_error: np.ndarray) -> np.ndarray:

@@ -66,7 +66,7 @@ class PerseveranceTask(WaypointTask):
 
 def reward_heading(target_rel: np.ndarray) -> np.ndarray:
     """Cosine of the angle between the heading and the waypoint bearing, (n,)."""
-    return target_rel[:, 0] / (np.linalg.norm(target_rel, axis=1) + 1e-9)
+    return target_rel[:, 0] / (vecmath.norm(target_rel) + 1e-9)
 
 
 TASK = PerseveranceTask

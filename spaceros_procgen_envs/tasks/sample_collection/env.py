@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...sim import vecmath
 from ..base import F32, RewardCfg, box
 from ..manipulation import ManipulationTask, kernel, tanh_kernel
 
@@ -39,7 +40,7 @@ def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) ->
 
 def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray) -> np.ndarray:
     """(n,) height gained while grasped, m / 0.1 m, clipped to [0, 1] (``rest_z`` (n,) m)."""
-    return np.clip((object_pos[:, 2] - rest_z) / 0.1, 0.0, 1.0) * grasped
+    return vecmath.clip((object_pos[:, 2] - rest_z) / 0.1, 0.0, 1.0) * grasped
 
 
 def reward_place(object_pos: np.ndarray, bay_pos: np.ndarray, rest_z: np.ndarray,
@@ -47,7 +48,7 @@ def reward_place(object_pos: np.ndarray, bay_pos: np.ndarray, rest_z: np.ndarray
     """(n,) 1 - tanh(|sample - bay floor centre| / 0.1 m), once the sample is off the ground
     (2 cm above its resting height) or in the bay."""
     counted = (object_pos[:, 2] >= rest_z + 0.02) | in_bay
-    return np.where(counted, kernel(np.linalg.norm(object_pos - bay_pos, axis=-1), 0.1), 0.0)
+    return np.where(counted, kernel(vecmath.norm(object_pos - bay_pos), 0.1), 0.0)
 
 
 class SampleCollectionTask(ManipulationTask):
