@@ -108,13 +108,7 @@ def test_topic_echo_finds_the_type_and_hz_measures_the_clock(spawn, client):
                           text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env=_env_without_ros2(), start_new_session=True)
     try:
-        out = ""
-        end = time.monotonic() + 60
-        while "window:" not in out and time.monotonic() < end:  # both lines of one report
-            line = hz.stdout.readline()
-            if not line:
-                break
-            out += line
+        out = _read_hz_report(hz, 60)
     finally:
         os.killpg(hz.pid, signal.SIGINT)
         _, err = hz.communicate(timeout=10)
@@ -123,10 +117,47 @@ def test_topic_echo_finds_the_type_and_hz_measures_the_clock(spawn, client):
     assert hz.returncode == 0, err
 
 
+def _read_hz_report(hz: subprocess.Popen, timeout: float) -> str:
+    """``ros2 topic hz`` output up to its first full report (both lines), or what came."""
+    out, end = "", time.monotonic() + timeout
+    while "window:" not in out and time.monotonic() < end:
+        line = hz.stdout.readline()
+        if not line:
+            break
+        out += line
+    return out
+
+
+def test_hz_started_before_the_node_waits_for_its_topic(spawn, client):
+    """A user types ``ros2 topic hz /clock`` while the node is still starting: the tool waits
+    for the topic to appear in the graph, says so, then measures it."""
+    hz = subprocess.Popen([str(ROOT / "run.sh"), "ros2", "topic", "hz", "/clock",
+                           "--spin-time", "0.5"], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=_env_without_ros2(), start_new_session=True)
+    try:
+        time.sleep(1.0)  # the tool looks at the graph before the node exists
+        assert hz.poll() is None, hz.communicate()[1]
+        proc = spawn("run_spaceros.py", "--headless", "--duration", "120")
+        wait_for_node(client, proc)
+        out = _read_hz_report(hz, 60)
+    finally:
+        os.killpg(hz.pid, signal.SIGINT)
+        _, err = hz.communicate(timeout=10)
+    assert re.search(r"average rate: [0-9.]+\n\tmin: ", out), out + err
+    assert "waiting for /clock to appear on ROS_DOMAIN_ID" in err, err
+    assert hz.returncode == 0, err
+
+
 def test_an_unknown_topic_and_an_unhandled_command_are_one_line_errors():
-    missing = ros2("topic", "echo", "/h13/never_published", "--spin-time", "0.5")
+    t0 = time.monotonic()
+    missing = ros2("topic", "echo", "/h13/never_published", "--wait-timeout", "1",
+                   "--spin-time", "0.5")
     assert missing.returncode == 2
-    assert "error: topic /h13/never_published is not published" in missing.stderr
+    assert time.monotonic() - t0 < 30, "the wait ends at --wait-timeout"
+    lines = missing.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: topic /h13/never_published is not published on "
+                                "ROS_DOMAIN_ID"), missing.stderr
+    assert "not seen within 1 s" in lines[-1] and "--wait-timeout" in lines[-1]
     other = ros2("bag", "play", "x")
     assert other.returncode == 2
     assert "'ros2 bag play' is not handled without a ROS 2 install" in other.stderr

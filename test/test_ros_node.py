@@ -226,6 +226,26 @@ def test_signal_stops_node_within_2_s(spawn, client, signum, backend):
     time.sleep(0.2)
     assert not [k for k in kids if alive(k)], "child processes left behind"
     assert "Traceback" not in proc.stderr()
+    assert "most recent call first" not in proc.stderr(), "the shutdown watchdog fired"
+
+
+@pytest.mark.parametrize("delay_s", [0.3, 1.0, 2.0, 3.0, 4.5])
+def test_sigterm_during_startup_stops_within_2_s(spawn, delay_s):
+    """SIGTERM at any moment of the start (imports, rclpy init, the worlds being built, the
+    node's first steps) ends the node within 2 s and leaves no process behind: before the
+    handler exists SIGTERM's default ends it; after, the build unwinds and is torn down."""
+    backend = "process" if "process" in BACKENDS else "thread"
+    proc = spawn("run_spaceros.py", "--num_envs", "2", "--backend", backend)
+    kids = wait_alive_children(proc, delay_s)
+    t0 = time.monotonic()
+    proc.signal(signal.SIGTERM)
+    code = proc.wait(5)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 2.0, f"shutdown took {elapsed:.2f} s\n{proc.stderr()}"
+    assert code in (0, 130, -signal.SIGTERM), f"exit code {code}\n{proc.stderr()}"
+    time.sleep(0.2)
+    assert not [k for k in kids if alive(k)], "child processes left behind"
+    assert "Traceback" not in proc.stderr() and "most recent call first" not in proc.stderr()
 
 
 @pytest.mark.skipif("process" not in BACKENDS, reason="no process backend")

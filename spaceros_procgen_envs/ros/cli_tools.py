@@ -8,8 +8,12 @@ real ``ros2``). The commands and flags are the ones users type from habit:
     ros2 topic hz TOPIC [TYPE] [-w N]         the receive rate, once a second
     ros2 node list                            every node of the domain
 
-``TYPE`` is ``pkg/msg/Name`` (or ``pkg/Name``); without it the type is read from the graph.
-Discovery takes a moment without ROS's daemon: ``--spin-time S`` says how long to look (s).
+``TYPE`` is ``pkg/msg/Name`` (or ``pkg/Name``); without it the type is read from the graph:
+``echo`` and ``hz`` wait until the topic shows up there (``--wait-timeout S``, default 30 s:
+discovery on a busy machine takes seconds, and a node started just before may still be
+building its worlds), saying so on stderr once they have waited ``--spin-time`` s; then one
+line and exit code 2. Discovery takes a moment without ROS's daemon: ``--spin-time S`` says
+how long ``list`` looks (s).
 
 Example::
 
@@ -31,7 +35,8 @@ from ..errors import ProcgenError
 
 HANDLED = ("topic list", "topic echo", "topic hz", "node list")
 DEFAULT_SPIN_S = 2.5  # s: how long a command looks at the graph (discovery: 1 to 3 s when busy)
-TYPE_WAIT_S = 5.0  # s: echo / hz without a type wait this long for the topic to appear
+TOPIC_WAIT_S = 30.0  # s: echo / hz without a type wait this long for the topic to appear
+POLL_S = 0.05  # s between two looks at the graph
 QUIET_S = 0.5  # s: ``topic list`` keeps looking while a new topic came within this
 
 
@@ -153,38 +158,67 @@ class GraphNode:
         self.context.try_shutdown()
 
 
-def look(graph: GraphNode, spin_s: float, until=None,
-         longest_s: float | None = None) -> dict[str, list[str]]:
+def look(graph: GraphNode, spin_s: float) -> dict[str, list[str]]:
     """The graph's topics after ``spin_s`` s of discovery, then while new ones still come
-    (at most ``longest_s``, default 3 x ``spin_s``); ``until(topics)`` true ends the look."""
-    longest_s = 3 * spin_s if longest_s is None else longest_s
+    (at most 3 x ``spin_s``)."""
+    longest_s = 3 * spin_s
     start = last_change = time.monotonic()
     seen = graph.topics()
     while True:
         now = time.monotonic()
-        if until is not None and until(seen):
-            return seen
         if now - start >= spin_s and now - last_change >= QUIET_S or now - start >= longest_s:
             return seen
-        time.sleep(0.05)
+        time.sleep(POLL_S)
         current = graph.topics()
         if set(current) != set(seen):
             last_change = time.monotonic()
         seen = current
 
 
-def _topic_type(graph: GraphNode, topic: str, type_name: str | None, spin_s: float):
-    """The message class for ``topic``: the given type, else the graph's (waits ``spin_s``)."""
-    if type_name:
-        return message_class(type_name)
-    name = graph.resolve(topic)
-    topics = look(graph, spin_s, until=lambda seen: name in seen,
-                  longest_s=max(3 * spin_s, TYPE_WAIT_S))
-    if name not in topics:
-        raise CliError(f"topic {name} is not published on ROS_DOMAIN_ID "
-                       f"{_domain()} (yet); check 'ros2 topic list', or give its type to wait "
-                       f"for it: ros2 topic echo {name} std_msgs/msg/String")
-    return message_class(topics[name][0])
+def wait_for_topic(graph: GraphNode, name: str, timeout_s: float, stop: threading.Event,
+                   note_after_s: float = DEFAULT_SPIN_S) -> list[str] | None:
+    """The types of topic ``name`` once the graph shows it; None after ``timeout_s`` or when
+    ``stop`` is set. After ``note_after_s`` without it, one line on stderr says what it waits
+    for.
+
+    Discovery has no fixed duration: on a loaded machine the first DDS announcements between
+    two processes can be lost, and the next ones come seconds later.
+    """
+    start = time.monotonic()
+    noted = False
+    while not stop.is_set():
+        types = graph.topics().get(name)
+        if types:
+            return types
+        waited = time.monotonic() - start
+        if waited >= timeout_s:
+            return None
+        if not noted and waited >= note_after_s:
+            print(f"waiting for {name} to appear on ROS_DOMAIN_ID {_domain()} (up to "
+                  f"{timeout_s:g} s) ...", file=sys.stderr, flush=True)
+            noted = True
+        stop.wait(POLL_S)
+    return None
+
+
+def _topic_type(graph: GraphNode, args, stop: threading.Event):
+    """The message class for ``args.topic``: the given type, else the graph's (waits for the
+    topic to appear; None when ``stop`` came first).
+
+    Raises:
+        CliError: the topic did not appear within ``--wait-timeout``.
+    """
+    if args.type:
+        return message_class(args.type)
+    name = graph.resolve(args.topic)
+    timeout_s = max(args.wait_timeout, args.spin_time)
+    types = wait_for_topic(graph, name, timeout_s, stop, note_after_s=args.spin_time)
+    if types is None and not stop.is_set():
+        raise CliError(f"topic {name} is not published on ROS_DOMAIN_ID {_domain()}: not seen "
+                       f"within {timeout_s:g} s; check 'ros2 topic list', wait longer "
+                       f"(--wait-timeout {2 * timeout_s:g}), or give its type to subscribe "
+                       f"before it appears: ros2 topic echo {name} std_msgs/msg/String")
+    return None if types is None else message_class(types[0])
 
 
 def _domain() -> str:
@@ -219,13 +253,18 @@ def node_list(args) -> int:
     return 0
 
 
-def _subscribe(graph: GraphNode, args, callback, raw: bool = False):
+def _subscribe(graph: GraphNode, args, callback, stop: threading.Event,
+               raw: bool = False) -> bool:
+    """Subscribe ``callback`` to ``args.topic``; False when ``stop`` came first."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-    cls = _topic_type(graph, args.topic, args.type, args.spin_time)
+    cls = _topic_type(graph, args, stop)
+    if cls is None:
+        return False
     qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT
                      if args.qos_reliability == "best_effort" else ReliabilityPolicy.RELIABLE)
     graph.node.create_subscription(cls, args.topic, callback, qos, raw=raw)
+    return True
 
 
 def topic_echo(args, stop: threading.Event) -> int:
@@ -243,7 +282,8 @@ def topic_echo(args, stop: threading.Event) -> int:
             stop.set()
 
     with GraphNode() as graph:
-        _subscribe(graph, args, on_msg)
+        if not _subscribe(graph, args, on_msg, stop):
+            return 130
         stop.wait()
     return 0
 
@@ -276,7 +316,8 @@ def topic_hz(args, stop: threading.Event) -> int:
     """Print the receive rate of ``topic`` once a second until Ctrl-C."""
     meter = RateMeter(args.window)
     with GraphNode() as graph:
-        _subscribe(graph, args, lambda _msg: meter.add(time.monotonic()), raw=True)
+        if not _subscribe(graph, args, lambda _msg: meter.add(time.monotonic()), stop, raw=True):
+            return 130
         while not stop.wait(1.0):
             text = meter.report()
             print(text if text else f"no new messages on {graph.resolve(args.topic)}",
@@ -307,6 +348,9 @@ def make_parser() -> argparse.ArgumentParser:
         sub.add_argument("type", nargs="?", help="pkg/msg/Name (default: from the graph)")
         sub.add_argument("--qos-reliability", choices=("reliable", "best_effort"),
                          default="reliable")
+        sub.add_argument("--wait-timeout", type=float, default=TOPIC_WAIT_S, metavar="S",
+                         help="without TYPE: seconds to wait for the topic to appear "
+                              f"(default {TOPIC_WAIT_S:g})")
     for sub in (listing, echo, hz, node.add_parser("list", help="every node of the domain")):
         sub.add_argument("--spin-time", type=float, default=DEFAULT_SPIN_S,
                          help="seconds to discover the graph (no daemon here)")

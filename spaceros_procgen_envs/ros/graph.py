@@ -138,6 +138,13 @@ class ClashWatch:
                                        daemon=True)
         self.thread.start()
 
+    def close(self, timeout_s: float = 0.5) -> None:
+        """Stop looking (sets ``stop``) and wait for the thread: it must not be in the
+        middle of a graph query while the node is destroyed."""
+        self.stop.set()
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout_s)
+
     def _on_info(self, msg) -> None:
         import json
 

@@ -3,9 +3,13 @@
 A :class:`RosSession` starts rclpy, runs an executor in a background thread, and either
 builds the :class:`~.node.SpaceRosNode` in-process or (``--connect``) leaves it to a
 running ``run_spaceros.py``. SIGINT and SIGTERM set :attr:`RosSession.stop`; shutdown then
-stops stepping, the executor, the env and rclpy, and a watchdog ends the process if that
-ever takes longer than :data:`SHUTDOWN_LIMIT_S`. ``--ros-args ...`` on a command line go
-to rclpy untouched (remaps, ``__ns:=``, ``-p name:=value``).
+stops stepping, the graph watch, the executor, the env and rclpy. A watchdog, armed by the
+signal itself, ends the process (exit 1, every thread's traceback on stderr) if it is still
+there :data:`SHUTDOWN_LIMIT_S` after the signal, wherever it hangs: in the shutdown, or in
+the interpreter's exit after it (module teardown, native destructors). Without a signal
+(``--steps``, ``--duration``, a failure) the watchdog covers the shutdown alone.
+``--ros-args ...`` on a command line go to rclpy untouched (remaps, ``__ns:=``,
+``-p name:=value``).
 
 Example (the whole of ``run_spaceros.py``)::
 
@@ -205,13 +209,18 @@ class RosSession:
         self.node = None
         self.error: Exception | None = None  # what stopped the executor, if anything did
         self._nodes: list = []
+        self._watch: ClashWatch | None = None
         self._starting = True
+        self._signalled = False  # a stop signal came: its watchdog runs until the process ends
         self._old_handlers: dict[int, object] = {}
 
     # --- signals ------------------------------------------------------------------------------
     def _on_signal(self, signum: int, frame) -> None:
-        if self.stop.is_set():  # a second Ctrl-C: do not wait for the clean shutdown
+        if self._signalled:  # a second Ctrl-C: do not wait for the clean shutdown
             os._exit(128 + signum)
+        # SPEC 9 counts from the signal: from here the process has SHUTDOWN_LIMIT_S to be gone
+        faulthandler.dump_traceback_later(SHUTDOWN_LIMIT_S, exit=True)
+        self._signalled = True
         self.stop.set()
         if self._starting and self.node is None:  # still building: unwind right away
             raise KeyboardInterrupt
@@ -234,7 +243,8 @@ class RosSession:
                 from .node import SpaceRosNode
 
                 self.node = self.add_node(SpaceRosNode(node_cfg(self.args)))
-                ClashWatch(self.node, self.external_drivers, self._fail, self.stop)
+                self._watch = ClashWatch(self.node, self.external_drivers, self._fail,
+                                         self.stop)
             self._thread.start()
             self._starting = False
             return self
@@ -286,12 +296,15 @@ class RosSession:
         if getattr(self, "_viewer", None) is not None:
             self._viewer.close()
         # faulthandler's watchdog is a C thread: it fires (threads' tracebacks, exit 1) even
-        # when a stuck thread holds the GIL.
-        faulthandler.dump_traceback_later(SHUTDOWN_LIMIT_S, exit=True)
+        # when a stuck thread holds the GIL. After a signal it is armed already, and stays:
+        # the process ends within the limit, interpreter exit included.
+        if not self._signalled:
+            faulthandler.dump_traceback_later(SHUTDOWN_LIMIT_S, exit=True)
         try:
             self._shutdown_ros()
         finally:
-            faulthandler.cancel_dump_traceback_later()
+            if not self._signalled:
+                faulthandler.cancel_dump_traceback_later()
             for sig, handler in self._old_handlers.items():
                 signal.signal(sig, handler)
 
@@ -302,6 +315,8 @@ class RosSession:
 
         if self.node is not None:
             self.node.stop()
+        if self._watch is not None:  # it reads the graph through the node: done before that
+            self._watch.close()
         if getattr(self, "executor", None) is not None:
             if self._thread.is_alive():
                 self._thread.join(1.0)

@@ -213,9 +213,16 @@ class SpaceRosNode(rclpy.node.Node):
     def __init__(self, cfg: NodeCfg | None = None, node_name: str = NODE_NAME,
                  progress: bool | None = None, **node_kwargs):
         self.vec, self._loop, self._stop = None, None, threading.Event()  # for destroy_node
-        self.video = None
+        self.video, self._sim_lock = None, threading.Lock()
         super().__init__(node_name, **node_kwargs)
-        self.cfg = self._declare_parameters(cfg or NodeCfg()).checked()
+        try:
+            self._build(cfg or NodeCfg(), progress)
+        except BaseException:  # a bad parameter, or Ctrl-C / SIGTERM while building (the
+            self.destroy_node()  # launcher unwinds): no stepping thread or env outlives it
+            raise
+
+    def _build(self, cfg: NodeCfg, progress: bool | None) -> None:
+        self.cfg = self._declare_parameters(cfg).checked()
         c = self.cfg
         writer = VideoWriter(c.video, fps=VIDEO_FPS) if c.video else None  # bad path: fail now
         self.vec = SpaceRosVectorEnv(c.num_envs, c.task, c.seed, c.domain or None, c.backend,
@@ -235,7 +242,6 @@ class SpaceRosNode(rclpy.node.Node):
         self.commands = CommandTable(c.num_envs, self.spec.action_dim, twist_map(self._robot))
         self.steps, self.resets, self.failed = 0, 0, None
         self.episodes = np.zeros(c.num_envs, np.int64)
-        self._sim_lock = threading.Lock()
         self._rate_meter = (time.monotonic(), 0, 0.0)  # (wall s, steps, steps/s) at the last info
         self.started_unix_s = time.time()  # which of two clashing nodes came first (.graph)
         self.stats = RewardStats()  # rewards and episodes, for run_spaceros.py's status line
