@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,15 +29,22 @@ class Run:
 
 
 def record_run(path: Path, backend: str = "sync", task: str = TASK, steps: int = STEPS,
-               **recorder) -> Run:
+               wait_for_writer: bool = False, **recorder) -> Run:
     """Record ``steps`` random steps of NUM_ENVS envs (episodes of EPISODE_STEPS, env 1 reset
-    by hand at time RESET_AT) into ``path``; actions partly outside [-1, 1] (clipped)."""
+    by hand at time RESET_AT) into ``path``; actions partly outside [-1, 1] (clipped).
+    ``wait_for_writer``: start stepping once the background dataset writer is up, so every
+    episode goes through it."""
     from spaceros_procgen_envs.recording import RecordingVectorEnv
 
     env = gymnasium.make_vec(f"spaceros/{task}", num_envs=NUM_ENVS, backend=backend,
                              vectorization_mode="vector_entry_point", seed=WORLD_SEED,
                              max_episode_steps=EPISODE_STEPS)
     env = RecordingVectorEnv(env, path, **recorder)
+    if wait_for_writer:
+        worker, deadline = env.recorder.book.writer._worker, time.monotonic() + 120
+        while not worker.ready():
+            assert time.monotonic() < deadline, "the dataset writer process did not start"
+            time.sleep(0.05)
     run, rng = Run(path), np.random.default_rng(0)
     try:
         obs, _ = env.reset(seed=EPISODE_SEED)

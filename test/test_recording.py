@@ -33,7 +33,7 @@ DT_NS = 20_000_000
 def run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPACEROS_PROCGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-        return record_run(tmp_path_factory.mktemp("rec") / "demo")
+        return record_run(tmp_path_factory.mktemp("rec") / "demo", wait_for_writer=True)
 
 
 def episodes_and_meta(path):
@@ -336,3 +336,19 @@ def test_fast_bag_writing_gives_the_bag_rosbags_itself_writes(tmp_path):
     assert infos[0] == infos[1]
     assert records[0] == records[1] and sum(type(r).__name__ == "ChunkIndex" for r in records[0]) > 1
     assert contents[0] == contents[1] and len(contents[0]) == 1 + 2 * 2 + 1999 * (2 + 2 * 6)
+
+
+def test_the_dataset_written_here_equals_the_one_the_writer_process_writes(run, tmp_path,
+                                                                            monkeypatch):
+    """background=False (every episode written in the recording's process) against the module
+    recording (every episode through the writer process): the same episodes, arrays, metadata."""
+    monkeypatch.setenv("SPACEROS_PROCGEN_CACHE_DIR", str(run.path.parent.parent / "cache"))
+    here = record_run(tmp_path / "here", background=False)
+    (_, eps_a, meta_a), (_, eps_b, meta_b) = episodes_and_meta(run.path), \
+        episodes_and_meta(here.path)
+    assert [m for m in meta_a] == [m for m in meta_b] and len(eps_a) == len(eps_b) > 3
+    for a, b in zip(eps_a, eps_b):
+        for key in a.observations:
+            np.testing.assert_array_equal(a.observations[key], b.observations[key])
+        for field in ("actions", "rewards", "terminations", "truncations"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field))

@@ -170,10 +170,15 @@ class EpisodeBook:
         return 2 * self._pending_bytes + EPISODE_OVERHEAD * new
 
     def close(self) -> None:
-        """End every open episode as ``interrupted`` (if it has a step) and write all."""
+        """End every open episode as ``interrupted`` (if it has a step) and write all (and wait
+        for the writer to finish)."""
         for i in range(self.num_envs):
             self._end(i, "interrupted")
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            if self.writer is not None:
+                self.writer.close()
 
     def flush(self, closed_only: bool = False) -> None:
         """Append the rows not yet on disk of every episode (``closed_only``: of the episodes

@@ -52,6 +52,8 @@ class Recorder:
         bag, dataset: write the rosbag2 bag / the Minari dataset.
         reserve_bytes: free disk space kept for closing; below it the recording stops
             (:class:`~.paths.RecordingError` from ``step``) with everything before it kept.
+        background: write the dataset's episodes in a process of their own (see
+            :class:`~.dataset.DatasetWriter`).
 
     Raises:
         RecordingPathError: ``path`` cannot take a recording.
@@ -60,7 +62,8 @@ class Recorder:
 
     def __init__(self, env, path: str | os.PathLike, *, force: bool = False,
                  make_kwargs: dict | None = None, camera_rate_hz: float = 10.0,
-                 bag: bool = True, dataset: bool = True, reserve_bytes: int = 4 << 20):
+                 bag: bool = True, dataset: bool = True, reserve_bytes: int = 4 << 20,
+                 background: bool = True):
         self.env, self.path = env, paths.check_record_path(path, force)
         self.reserve_bytes = int(reserve_bytes)
         kwargs = dict(make_kwargs if make_kwargs is not None else _spec_kwargs(env))
@@ -85,9 +88,10 @@ class Recorder:
             "dataset_id": paths.dataset_id(self.task) if dataset else None,
             "minari_datasets_path": paths.MINARI_DIR if dataset else None,
             "started_unix_s": wallclock.time()}
-        self._open(kwargs, bag, dataset, force, assets)
+        self._open(kwargs, bag, dataset, force, assets, background)
 
-    def _open(self, kwargs: dict, bag: bool, dataset: bool, force: bool, assets: list) -> None:
+    def _open(self, kwargs: dict, bag: bool, dataset: bool, force: bool, assets: list,
+              background: bool) -> None:
         env = self.env
         paths.prepare(self.path, force)
         self.guard = paths.DiskGuard(self.path, self.reserve_bytes)
@@ -105,7 +109,7 @@ class Recorder:
                 self.path, self.task, env.single_observation_space, env.single_action_space,
                 env_spec(self.task, kwargs),
                 {"description": f"{self.num_envs} x {self.task} ({self.domain}) recorded by "
-                                "spaceros_procgen_envs"})
+                                "spaceros_procgen_envs"}, background=background)
         meta = {"task": self.task, "domain": self.domain, "package_version": package_version()}
         self.book = EpisodeBook(self.num_envs, writer, self.guard, meta, [
             {"world_seed": seed, "asset_keys": json.dumps(keys, sort_keys=True)}
