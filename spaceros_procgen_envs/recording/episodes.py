@@ -82,6 +82,10 @@ class EpisodeBook:
         self.open: list[Episode | None] = [None] * num_envs
         self.closed: list[Episode] = []  # ended, some rows not yet on disk
         self.done = np.zeros(num_envs, bool)  # the env's last step ended its episode
+        # the open episodes' length and success, kept here per step (Episode objects get them
+        # when they end or are flushed: see _sync)
+        self.lengths = np.zeros(num_envs, np.int64)
+        self.successes = np.zeros(num_envs, bool)
         self.seeds: list[int | None] = [None] * num_envs
         self.resets = np.zeros(num_envs, np.int64)  # since the last seeded reset
         self.next_id, self.episodes_written, self._pending_bytes = 0, 0, 0
@@ -92,6 +96,7 @@ class EpisodeBook:
                  seeds: list[int | None]) -> None:
         """Envs in ``mask`` were reset at ``time`` (``seeds[i]`` None: their RNG continues)."""
         rows = np.flatnonzero(mask)
+        self._sync()
         cut = [i for i in rows if self.open[i] is not None and self.open[i].length > 0]
         for i in rows:
             self._end(i, "reset")
@@ -133,17 +138,16 @@ class EpisodeBook:
         self.time = time
         success = info[:, self.info_keys.index("is_success")] > 0 \
             if "is_success" in self.info_keys else np.zeros(self.num_envs, bool)
-        for i in range(self.num_envs):
-            if self.done[i]:  # NEXT_STEP: this step was env i's reset
-                self.resets[i] += 1
-                self._begin(i, time, "autoreset", None)
-                continue
-            ep = self.open[i]
-            ep.length += 1
-            ep.success |= bool(success[i])
-            if terminated[i] or truncated[i]:
-                self._end(i, "terminated" if terminated[i] else "truncated")
-        self.done = terminated | truncated
+        restarted, stepped = self.done, ~self.done  # NEXT_STEP: restarted envs took no step
+        for i in np.flatnonzero(restarted):
+            self.resets[i] += 1
+            self._begin(i, time, "autoreset", None)
+        self.lengths += stepped
+        self.successes |= stepped & success
+        ended = terminated | truncated
+        for i in np.flatnonzero(stepped & ended):
+            self._end(i, "terminated" if terminated[i] else "truncated")
+        self.done = ended
         self._pending_bytes += frame.nbytes
         if self._pending_bytes >= FLUSH_BYTES or len(self.frames) > MAX_FLUSH_STEPS:
             self.flush()
@@ -153,10 +157,19 @@ class EpisodeBook:
     def _begin(self, i: int, time: int, how: str, seed: int | None) -> None:
         self.open[i] = Episode(int(i), time, how, self.seeds[i], int(self.resets[i]),
                                seed_attr=None if seed is None else int(seed))
+        self.lengths[i], self.successes[i] = 0, False
+
+    def _sync(self) -> None:
+        """The open episodes' length and success from the per-step arrays."""
+        for i, ep in enumerate(self.open):
+            if ep is not None:
+                ep.length, ep.success = int(self.lengths[i]), bool(self.successes[i])
 
     def _end(self, i: int, how: str) -> None:
         ep = self.open[i]
         self.open[i] = None
+        if ep is not None:
+            ep.length, ep.success = int(self.lengths[i]), bool(self.successes[i])
         if ep is not None and ep.length > 0:
             ep.end = how
             self.closed.append(ep)
@@ -183,6 +196,7 @@ class EpisodeBook:
     def flush(self, closed_only: bool = False) -> None:
         """Append the rows not yet on disk of every episode (``closed_only``: of the episodes
         that ended); drop the frames no longer needed."""
+        self._sync()
         eps = [ep for ep in (*self.closed, *(() if closed_only else self.open))
                if ep is not None and ep.length > 0 and ep.obs_written < ep.length + 1]
         if self.writer is not None and eps:
