@@ -325,6 +325,8 @@ def test_fast_bag_writing_gives_the_bag_rosbags_itself_writes(tmp_path):
         for t in range(1, 2000):  # > 1 MiB: several MCAP chunks
             bag.write_step(t * DT_NS, np.full((2, 2), t / 2000, np.float32), np.arange(2.0),
                            np.array([False, True]), np.zeros(2, bool), state)
+            if t in (7, 1000):  # a reset's state between steps (staged steps go first)
+                bag.write_state(t * DT_NS, [1], state)
         bag.close()
         infos.append(YAML(typ="safe").load((bag.path / "metadata.yaml").read_text()))
         with Reader(bag.path) as reader:
@@ -335,7 +337,7 @@ def test_fast_bag_writing_gives_the_bag_rosbags_itself_writes(tmp_path):
                                                     "Statistics", "Channel", "Schema")])
     assert infos[0] == infos[1]
     assert records[0] == records[1] and sum(type(r).__name__ == "ChunkIndex" for r in records[0]) > 1
-    assert contents[0] == contents[1] and len(contents[0]) == 1 + 2 * 2 + 1999 * (2 + 2 * 6)
+    assert contents[0] == contents[1] and len(contents[0]) == 3 * (1 + 2 * 2) - 2 * 2 + 1999 * (2 + 2 * 6)
 
 
 def test_the_dataset_written_here_equals_the_one_the_writer_process_writes(run, tmp_path,

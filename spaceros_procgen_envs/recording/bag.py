@@ -36,6 +36,7 @@ from .paths import DiskGuard, RecordingError
 
 BAG_VERSION = 8  # rosbag2 metadata version of ROS 2 Jazzy
 MESSAGE_OVERHEAD = MESSAGE_HEAD + 16  # bytes per message beyond its data: record + index entry
+STAGED_BYTES = 256 << 10  # messages of staged steps encoded at once, about
 TYPES = {
     "clock": "rosgraph_msgs/msg/Clock", "tf": "tf2_msgs/msg/TFMessage",
     "action": "std_msgs/msg/Float32MultiArray", "reward": "std_msgs/msg/Float32",
@@ -88,6 +89,21 @@ class BagWriter:
         self._fast = McapAppender.attach(self._writer)
         self._block = self._step_block(action_dim, len(joint_names))
         self._block_bytes = self._block.size + 16 * len(self._block.cids)
+        # Steps wait here, as arrays, and are encoded STAGED_BYTES of messages at a time (one
+        # set of numpy fills for several steps); a reset's, a camera's or the closing write
+        # sends them first, so the bag stays in time order.
+        self._staged_max = int(np.clip(STAGED_BYTES // self._block.size, 1, 32))
+        self._blocks: dict[int, MessageBlock] = {1: self._block}
+        self._staged = {"stamp": np.zeros(self._staged_max, np.uint64),
+                        "action": np.zeros((self._staged_max, num_envs, action_dim), "<f4"),
+                        "reward": np.zeros((self._staged_max, num_envs), "<f4"),
+                        "terminated": np.zeros((self._staged_max, num_envs), np.uint8),
+                        "truncated": np.zeros((self._staged_max, num_envs), np.uint8),
+                        "pose": np.zeros((self._staged_max, num_envs, 7), "<f8")}
+        for key in ("position", "velocity", "effort") if joint_names else ():
+            self._staged[key] = np.zeros((self._staged_max, num_envs, len(joint_names)), "<f8")
+        self._staged_steps = 0
+        self._per_step = {"stamp": 1 + 3 * num_envs}  # rows of "stamp" in one step's block
         self.closed = False
 
     def _step_block(self, action_dim: int, num_joints: int) -> MessageBlock:
@@ -151,22 +167,44 @@ class BagWriter:
             self._write_all(stamp, self._step_messages(stamp, actions, rewards, terminated,
                                                        truncated, states))
             return
-        block = self._block
-        block.fill("time", np.array([stamp, stamp], "<u8"))
-        block.fill("stamp", np.array(divmod(int(stamp), cdr.NS_PER_S), "<u4"))
-        block.fill("action", np.asarray(actions, "<f4"))
-        block.fill("reward", np.asarray(rewards, "<f4"))
-        block.fill("terminated", np.asarray(terminated, np.uint8))
-        block.fill("truncated", np.asarray(truncated, np.uint8))
-        if "position" in block.index:
-            for key in ("position", "velocity", "effort"):
-                block.fill(key, np.asarray(states[key], "<f8"))
-        poses = ros_poses(states)
-        block.fill("pose", poses)
-        block.fill("tf", poses)
+        staged, k = self._staged, self._staged_steps
+        staged["stamp"][k] = stamp
+        staged["action"][k], staged["reward"][k] = actions, rewards
+        staged["terminated"][k], staged["truncated"][k] = terminated, truncated
+        for key in ("position", "velocity", "effort"):
+            if key in staged:
+                staged[key][k] = states[key]
+        staged["pose"][k, :, :3] = states["base_xyz"]
+        wxyz = states["base_wxyz"]
+        staged["pose"][k, :, 3:6], staged["pose"][k, :, 6] = wxyz[:, 1:], wxyz[:, 0]
+        self._staged_steps += 1
         self.guard.count(self._block_bytes)
-        self._fast.write_block(stamp, block)
         self.bytes_written += self._block_bytes
+        if self._staged_steps == self._staged_max:
+            self._send_staged()
+
+    def _send_staged(self) -> None:
+        """Encode and write the staged steps (see ``__init__``)."""
+        steps, staged = self._staged_steps, self._staged
+        if not steps:
+            return
+        if steps not in self._blocks:
+            self._blocks[steps] = self._block.repeat(steps)
+        block = self._blocks[steps]
+        stamps = staged["stamp"][:steps]
+        per_step = len(self._block.cids)  # records of one step
+        records = np.repeat(stamps, per_step)
+        block.fill("time", np.repeat(np.stack([stamps, stamps], 1), per_step, axis=0))
+        sec, nsec = np.divmod(stamps, np.uint64(cdr.NS_PER_S))
+        block.fill("stamp", np.repeat(np.stack([sec, nsec], 1).astype("<u4"),
+                                      self._per_step["stamp"], axis=0))
+        for key in ("action", "reward", "terminated", "truncated", "position", "velocity",
+                    "effort", "pose"):
+            if key in staged:
+                block.fill(key, staged[key][:steps])
+        block.fill("tf", staged["pose"][:steps])
+        self._staged_steps = 0
+        self._fast.write_block(records, block)
 
     def _step_messages(self, stamp, actions, rewards, terminated, truncated, states) -> list:
         messages = [(self._conn["clock"], cdr.clock_msg(stamp))]
@@ -180,6 +218,7 @@ class BagWriter:
 
     def write_state(self, stamp: int, envs, states: dict) -> None:
         """Joints, pose and one /tf message of the given envs (after a reset)."""
+        self._flush_staged()
         self._write_all(stamp, self._state_messages(stamp, list(envs), states, []))
 
     def _state_messages(self, stamp: int, envs, states: dict, out: list) -> list:
@@ -196,8 +235,13 @@ class BagWriter:
         out.append((self._conn["tf"], tf))
         return out
 
+    def _flush_staged(self) -> None:
+        if self._fast is not None:
+            self._send_staged()
+
     def write_cameras(self, stamp: int, obs: dict[str, np.ndarray]) -> None:
         """Every camera image of every env, with its camera_info (``_visual`` tasks)."""
+        self._flush_staged()
         for i, cams in enumerate(self._cam):
             for name, conn in cams.items():
                 frame = f"env{i}/camera_{name}_optical_frame"
@@ -211,9 +255,10 @@ class BagWriter:
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes of the open MCAP chunk, still in memory."""
+        """Bytes of the open MCAP chunk and of the staged steps, still in memory."""
         chunk = getattr(getattr(self._writer, "storage", None), "chunk", None)
-        return chunk.bio.tell() if chunk is not None else 0
+        return (chunk.bio.tell() if chunk is not None else 0) + \
+            self._staged_steps * self._block_bytes
 
     def close(self) -> None:
         """Write the MCAP summary and metadata.yaml (idempotent).
@@ -227,6 +272,7 @@ class BagWriter:
         self.closed = True
         try:
             if self._fast is not None:
+                self._send_staged()
                 self._fast.finish()
                 self._close_fast()
             else:
@@ -265,14 +311,6 @@ class BagWriter:
         tmp = writer.metapath.with_suffix(".yaml.tmp")
         tmp.write_text(block_yaml({"rosbag2_bagfile_information": info}), "utf8")
         tmp.replace(writer.metapath)
-
-
-def ros_poses(states: dict) -> np.ndarray:
-    """(n, 7) float64 ROS poses (x, y, z, qx, qy, qz, qw) of the robot-state arrays' bases
-    (MuJoCo's quaternions are w, x, y, z)."""
-    wxyz = np.asarray(states["base_wxyz"], np.float64)
-    return np.concatenate([np.asarray(states["base_xyz"], np.float64), wxyz[:, 1:],
-                           wxyz[:, :1]], axis=1)
 
 
 def block_yaml(value, indent: int = 0) -> str:

@@ -2,10 +2,11 @@
 
 Per task and backend, at one batch size: the batch stepped with random actions without
 recording and through :class:`~.recorder.RecordingVectorEnv` (bag + dataset, episodes written
-as they end), median of ``repeats`` runs after a warm-up. The recording rate counts closing
-too (the open episodes' rows, the bag's index; also reported on its own), so every recorded
-step is on disk in the time it is charged, however long the episodes are. MB/s is the bytes on
-disk per env step times the recording rate.
+as they end), median of ``repeats`` runs after a warm-up. A run lasts at least 1.2 of the
+task's episodes, so every env's first episode ends and is written to the dataset while the
+batch steps: the rate is that of a long recording. Closing (the open episodes' rows, the
+bag's index), once per recording, is reported on its own. MB/s is the bytes on disk per env
+step times the recording rate.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from ..registry import get_task
 from ..sim.robots.base import CONTROL_HZ
 from .recorder import RecordingVectorEnv
 
@@ -34,8 +36,7 @@ def _make(task: str, backend: str, num_envs: int):
 
 def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | None
            ) -> tuple[float, int, float]:
-    """(env-steps/s, bytes on disk, close s) of one run; ``where``: record there (the rate
-    counts closing), None: plain."""
+    """(env-steps/s, bytes on disk, close s) of one run; ``where``: record there, None: plain."""
     env = _make(task, backend, num_envs)
     if where is not None:
         env = RecordingVectorEnv(env, where)
@@ -55,7 +56,7 @@ def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | Non
     finally:
         env.close()
     size = 0 if where is None else sum(f.stat().st_size for f in where.rglob("*") if f.is_file())
-    return steps * num_envs / (seconds + close_s), size, close_s
+    return steps * num_envs / seconds, size, close_s
 
 
 def measure_recording(result: dict, tasks: Sequence[str], num_envs: int,
@@ -67,7 +68,8 @@ def measure_recording(result: dict, tasks: Sequence[str], num_envs: int,
     names = list(dict.fromkeys(tasks))
     names += [f"{t}_visual" for t in names if cameras and not t.endswith("_visual")]
     for task in names:
-        n_steps = max(10, steps // 4) if task.endswith("_visual") else steps
+        n_steps = max(10, steps // 4) if task.endswith("_visual") else \
+            max(steps, int(1.2 * get_task(task).time_limit_s * CONTROL_HZ))
         for backend in backends:
             rows.append(_measure(task, backend, num_envs, n_steps, repeats))
 
@@ -83,7 +85,7 @@ def _measure(task: str, backend: str, num_envs: int, steps: int, repeats: int) -
             sizes.append(size)
             closing.append(close_s)
             shutil.rmtree(where, ignore_errors=True)
-    row = {"task": task, "backend": backend, "num_envs": num_envs,
+    row = {"task": task, "backend": backend, "num_envs": num_envs, "steps": steps,
            "env_steps_per_s": statistics.median(plain),
            "recording_env_steps_per_s": statistics.median(recorded),
            "bytes_per_env_step": statistics.median(sizes) / (steps * num_envs),

@@ -82,6 +82,19 @@ class MessageBlock:
         del self._parts, self._slots
         return self
 
+    def repeat(self, times: int) -> MessageBlock:
+        """A block of ``times`` copies of this one back to back (fields' rows copy by copy:
+        several steps written at once)."""
+        out = MessageBlock.__new__(MessageBlock)
+        out.size, shifts = self.size * times, self.size * np.arange(times)
+        out.buf = np.tile(self.buf, times)
+        out.index = {name: (shifts[:, None, None] + index[None]).reshape(-1, index.shape[1])
+                     for name, index in self.index.items()}
+        out.cids = np.tile(self.cids, times)
+        out.starts = (shifts[:, None] + self.starts[None]).ravel()
+        out.counts = {cid: count * times for cid, count in self.counts.items()}
+        return out
+
     def fill(self, name: str, values: np.ndarray) -> None:
         """Write ``values`` (rows x field width bytes, or any array of that many bytes per
         row, little endian) into field ``name``; one row broadcasts to all."""
@@ -107,7 +120,7 @@ class McapAppender:
 
     def __init__(self, writer, storage):
         self.writer, self.storage = writer, storage
-        self._index: list[tuple[np.ndarray, int, np.ndarray]] = []  # (channels, stamp, offsets)
+        self._index: list[tuple[np.ndarray, ...]] = []  # (channels, stamps, offsets) per write
         self._counts: dict[int, int] = defaultdict(int)  # since the last fold into the writer
         self._start, self._end = 2**63 - 1, 0  # of the open chunk
 
@@ -121,14 +134,15 @@ class McapAppender:
         return cls(writer, storage) if ok else None
 
     # --- messages -----------------------------------------------------------------------------
-    def write_block(self, stamp: int, block: MessageBlock) -> None:
-        """Every message of ``block`` (filled) at time ``stamp``."""
+    def write_block(self, stamps: np.ndarray, block: MessageBlock) -> None:
+        """Every message of ``block`` (filled), record ``k`` at time ``stamps[k]`` (ns,
+        non-decreasing)."""
         bio = self.storage.chunk.bio
         if bio.tell() + block.size <= CHUNK_BYTES:  # the chunk takes it whole
-            self._note(stamp, block.cids, bio.tell() + block.starts, block.counts)
+            self._note(stamps, block.cids, bio.tell() + block.starts, block.counts)
             bio.write(block.buf)
         else:
-            self._append(stamp, block.cids, block.starts, block.buf)
+            self._append(stamps, block.cids, block.starts, block.buf)
 
     def write(self, stamp: int, messages: list[tuple]) -> None:
         """``(connection, data)`` messages that share time ``stamp``."""
@@ -139,11 +153,11 @@ class McapAppender:
             parts += (_MESSAGE.pack(0x05, MESSAGE_HEAD - 9 + len(data), connection.id, 0,
                                     stamp, stamp), data)
             offset += MESSAGE_HEAD + len(data)
-        self._append(stamp, np.array(cids, np.int64), np.array(starts, np.int64),
-                     np.frombuffer(b"".join(parts), _U8))
+        self._append(np.full(len(cids), stamp, np.uint64), np.array(cids, np.int64),
+                     np.array(starts, np.int64), np.frombuffer(b"".join(parts), _U8))
 
-    def _append(self, stamp: int, cids: np.ndarray, starts: np.ndarray, buf: np.ndarray
-                ) -> None:
+    def _append(self, stamps: np.ndarray, cids: np.ndarray, starts: np.ndarray,
+                buf: np.ndarray) -> None:
         """Records at ``starts`` of ``buf`` into the open chunk; like rosbags, a chunk closes
         right after the record that takes it past :data:`CHUNK_BYTES`."""
         ends = np.append(starts[1:], len(buf))
@@ -153,19 +167,20 @@ class McapAppender:
             shift = bio.tell() - starts[first]  # chunk offset of buf[0]
             over = np.flatnonzero(shift + ends[first:] > CHUNK_BYTES)
             stop = first + int(over[0]) + 1 if len(over) else len(cids)
-            self._note(stamp, cids[first:stop], shift + starts[first:stop],
+            self._note(stamps[first:stop], cids[first:stop], shift + starts[first:stop],
                        channel_counts(cids[first:stop]))
             bio.write(buf[starts[first]:ends[stop - 1]])
             if len(over):
                 self.close_chunk()
             first = stop
 
-    def _note(self, stamp: int, cids: np.ndarray, offsets: np.ndarray,
+    def _note(self, stamps: np.ndarray, cids: np.ndarray, offsets: np.ndarray,
               counts: dict[int, int]) -> None:
-        self._index.append((cids, stamp, offsets))
+        self._index.append((cids, stamps, offsets))
         for cid, count in counts.items():
             self._counts[cid] += count
-        self._start, self._end = min(stamp, self._start), max(stamp, self._end)
+        self._start = min(int(stamps.min()), self._start)
+        self._end = max(int(stamps.max()), self._end)
 
     # --- chunks and summary -------------------------------------------------------------------
     def _fold(self) -> None:
@@ -189,7 +204,7 @@ class McapAppender:
         data, start, end = chunk.bio.getvalue(), self._start, self._end
         if self._index:
             cids = np.concatenate([c for c, _, _ in self._index])
-            stamps = np.concatenate([np.full(len(c), s, np.uint64) for c, s, _ in self._index])
+            stamps = np.concatenate([s for _, s, _ in self._index]).astype(np.uint64)
             offsets = np.concatenate([o for _, _, o in self._index]).astype(np.uint64)
         else:
             cids = stamps = offsets = np.zeros(0, np.int64)
@@ -200,17 +215,15 @@ class McapAppender:
         out.write(data)
         chunk_end = out.tell()
         # one MessageIndex per channel, channels in the order of their first message
-        first = {}
-        for position, cid in enumerate(cids.tolist()):
-            first.setdefault(cid, position)
-        order = np.argsort(cids, kind="stable")
-        bounds = np.searchsorted(cids[order], sorted(first))
-        groups = dict(zip(sorted(first), np.split(order, bounds[1:])))
+        channels, first = np.unique(cids, return_index=True)
+        order = np.argsort(cids, kind="stable")  # by channel, in write order within one
+        starts = np.searchsorted(cids[order], channels)
+        stops = np.append(starts[1:], len(cids))
         pairs = np.empty((len(cids), 2), "<u8")
-        pairs[:, 0], pairs[:, 1] = stamps, offsets
+        pairs[:, 0], pairs[:, 1] = stamps[order], offsets[order]
         index_at = []
-        for cid in first:
-            rows = pairs[groups[cid]]
+        for k in np.argsort(first):
+            cid, rows = int(channels[k]), pairs[starts[k]:stops[k]]
             index_at.append((cid, out.tell()))
             out.write(struct.pack("<BQHI", 0x07, 2 + 4 + rows.nbytes, cid, rows.nbytes))
             out.write(rows.tobytes())
