@@ -22,7 +22,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
 from . import h5writer
 from .paths import RecordingError, dataset_dir, dataset_id, minari_root
@@ -53,11 +52,11 @@ def env_spec(task: str, make_kwargs: dict) -> gym.envs.registration.EnvSpec:
 class DatasetWriter:
     """A new Minari dataset of ``task`` in the recording at ``path``.
 
-    The episodes' HDF5 writes (some twenty datasets and attributes each, about 10 ms) run in a
-    process of their own when ``background`` (the default): the recording's process hands
-    each flush over a pipe and goes on stepping, and the writer uses the core that the batch
-    leaves idle while Python runs. Until that process has started (a second or two), writes
-    are made here, in order, so a short run never waits for it. :meth:`close` waits for every
+    The episodes' HDF5 writes (some twenty datasets and attributes each, about 15 ms) run in a
+    process of their own when ``background`` (the default, :mod:`.h5writer`): the recording's
+    process hands each flush over a socket and goes on stepping, and the writer uses the core
+    that the batch leaves idle while Python runs. Until that process has started (a fraction
+    of a second), writes are made here, in order, so a short run never waits for it. :meth:`close` waits for every
     write; an error there (a full disk) surfaces at the next :meth:`write` or at
     :meth:`close`.
 
