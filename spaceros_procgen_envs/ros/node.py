@@ -499,8 +499,13 @@ class SpaceRosNode(rclpy.node.Node):
     def stop(self, timeout_s: float = 1.0) -> None:
         """Stop stepping (real-time thread joined); the env stays open until destroy_node."""
         self._stop.set()
-        if self._loop is not None and self._loop is not threading.current_thread():
-            self._loop.join(timeout_s)
+        loop = self._loop
+        if loop is None or loop is threading.current_thread():
+            return
+        try:
+            loop.join(timeout_s)
+        except RuntimeError:  # a signal cut its start() short: never ran, or sees _stop and ends
+            pass
 
     def destroy_node(self) -> None:
         self.stop()
