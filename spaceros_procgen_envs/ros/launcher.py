@@ -213,6 +213,7 @@ class RosSession:
         self._starting = True
         self._signalled = False  # a stop signal came: its watchdog runs until the process ends
         self._old_handlers: dict[int, object] = {}
+        self._old_unraisable = sys.unraisablehook
 
     # --- signals ------------------------------------------------------------------------------
     def _on_signal(self, signum: int, frame) -> None:
@@ -225,10 +226,19 @@ class RosSession:
         if self._starting and self.node is None:  # still building: unwind right away
             raise KeyboardInterrupt
 
+    def _on_unraisable(self, unraisable) -> None:
+        """The startup interrupt :meth:`_on_signal` raises can land where Python cannot raise
+        it (an at-fork hook while worker processes start): Python then drops it and prints
+        "Exception ignored". The stop flag still ends the run, so say nothing of it."""
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and self._signalled:
+            return
+        self._old_unraisable(unraisable)
+
     # --- lifetime -----------------------------------------------------------------------------
     def __enter__(self) -> RosSession:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+        self._old_unraisable, sys.unraisablehook = sys.unraisablehook, self._on_unraisable
         try:
             require_rclpy()
             import rclpy
@@ -307,6 +317,8 @@ class RosSession:
                 faulthandler.cancel_dump_traceback_later()
             for sig, handler in self._old_handlers.items():
                 signal.signal(sig, handler)
+            if sys.unraisablehook == self._on_unraisable:
+                sys.unraisablehook = self._old_unraisable
 
     def _shutdown_ros(self) -> None:
         if "rclpy" not in sys.modules:  # it never started
