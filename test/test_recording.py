@@ -348,7 +348,7 @@ def test_the_dataset_written_here_equals_the_one_the_writer_process_writes(run, 
     here = record_run(tmp_path / "here", background=False)
     (_, eps_a, meta_a), (_, eps_b, meta_b) = episodes_and_meta(run.path), \
         episodes_and_meta(here.path)
-    assert [m for m in meta_a] == [m for m in meta_b] and len(eps_a) == len(eps_b) > 3
+    assert meta_a == meta_b and len(eps_a) == len(eps_b) > 3
     for a, b in zip(eps_a, eps_b):
         for key in a.observations:
             np.testing.assert_array_equal(a.observations[key], b.observations[key])

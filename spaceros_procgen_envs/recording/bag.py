@@ -103,7 +103,6 @@ class BagWriter:
         for key in ("position", "velocity", "effort") if joint_names else ():
             self._staged[key] = np.zeros((self._staged_max, num_envs, len(joint_names)), "<f8")
         self._staged_steps = 0
-        self._per_step = {"stamp": 1 + 3 * num_envs}  # rows of "stamp" in one step's block
         self.closed = False
 
     def _step_block(self, action_dim: int, num_joints: int) -> MessageBlock:
@@ -184,9 +183,10 @@ class BagWriter:
             self._send_staged()
 
     def _send_staged(self) -> None:
-        """Encode and write the staged steps (see ``__init__``)."""
+        """Encode and write the staged steps (see ``__init__``); a no-op on rosbags' own
+        writer, which never stages."""
         steps, staged = self._staged_steps, self._staged
-        if not steps:
+        if self._fast is None or not steps:
             return
         if steps not in self._blocks:
             self._blocks[steps] = self._block.repeat(steps)
@@ -197,7 +197,7 @@ class BagWriter:
         block.fill("time", np.repeat(np.stack([stamps, stamps], 1), per_step, axis=0))
         sec, nsec = np.divmod(stamps, np.uint64(cdr.NS_PER_S))
         block.fill("stamp", np.repeat(np.stack([sec, nsec], 1).astype("<u4"),
-                                      self._per_step["stamp"], axis=0))
+                                      len(self._block.index["stamp"]), axis=0))
         for key in ("action", "reward", "terminated", "truncated", "position", "velocity",
                     "effort", "pose"):
             if key in staged:
@@ -218,7 +218,7 @@ class BagWriter:
 
     def write_state(self, stamp: int, envs, states: dict) -> None:
         """Joints, pose and one /tf message of the given envs (after a reset)."""
-        self._flush_staged()
+        self._send_staged()
         self._write_all(stamp, self._state_messages(stamp, list(envs), states, []))
 
     def _state_messages(self, stamp: int, envs, states: dict, out: list) -> list:
@@ -235,13 +235,9 @@ class BagWriter:
         out.append((self._conn["tf"], tf))
         return out
 
-    def _flush_staged(self) -> None:
-        if self._fast is not None:
-            self._send_staged()
-
     def write_cameras(self, stamp: int, obs: dict[str, np.ndarray]) -> None:
         """Every camera image of every env, with its camera_info (``_visual`` tasks)."""
-        self._flush_staged()
+        self._send_staged()
         for i, cams in enumerate(self._cam):
             for name, conn in cams.items():
                 frame = f"env{i}/camera_{name}_optical_frame"
