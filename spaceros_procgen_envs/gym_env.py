@@ -44,7 +44,7 @@ class SpaceRosEnv(gym.Env):
                           **task_options)
         # The same core as the vector env: a slice of one world (one Batch for batched tasks).
         self._slice = make_slice([self.sim])
-        self._out = allocate(1, self.sim.observation_space, self.sim.info_keys)
+        self._out = allocate(1, self.sim.observation_space, self.sim.batch_info_keys)
         self.observation_space = self.sim.observation_space
         self.action_space = gym.spaces.Box(-1.0, 1.0, (spec.action_dim,), np.float32)
         self.render_mode = render_mode
@@ -60,7 +60,8 @@ class SpaceRosEnv(gym.Env):
         out = self._out
         self._slice.step(action[None], out)
         info = {key: float(value) for key, value in zip(out.info_keys, out.info_flat[0])}
-        info["is_success"], info["diverged"] = bool(info["is_success"]), bool(info["diverged"])
+        for key in ("is_success", "diverged", *self.sim.stage_keys):
+            info[key] = bool(info[key])
         return (self._observation(), float(out.rewards[0]), bool(out.terminated[0]),
                 bool(out.truncated[0]), info)
 

@@ -152,6 +152,10 @@ class SimEnv:
                 OrderedDict([*self.observation_space.spaces.items(),
                              *self.cameras.spaces().items()]))
         self.info_keys = (*(f"reward/{n}" for n in self.task.reward_names), "is_success", "diverged")
+        # The task's milestones (info["stage/<name>"], bool): only the batch computes them, so
+        # they follow info_keys in a batch's columns (batch_info_keys) and not in step()'s info.
+        self.stage_keys = tuple(f"stage/{n}" for n in self.task.stage_names)
+        self.batch_info_keys = (*self.info_keys, *self.stage_keys)
         self.action_dim = spec.action_dim
         self.rng = np.random.default_rng([self.env_seed, 0])
         self.prev_action = np.zeros(self.action_dim, np.float32)

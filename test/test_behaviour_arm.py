@@ -149,7 +149,9 @@ def test_long_arm_reaches_grasps_and_berths_the_payload():
         script.run(30, lambda o: near(o, 0.1))
         reach.append(script.earned["reward/reach"])
     gains = np.diff([0.0, *reach])
-    assert gains[-1] > 5 * gains[0] and (np.diff(gains) > -0.01).all(), f"reach per phase: {gains}"
+    # the reach term pays more in every phase as the TCP closes in (its coarse scale already
+    # pays a little from the start, its fine one most at the end)
+    assert gains[-1] > 2.5 * gains[0] and (np.diff(gains) > 0.0).all(), f"reach per phase: {gains}"
     script.run(60, lambda o: near(o, -0.03))
     script.run(40, lambda o: move_towards(np.zeros(3), 1))
     assert script.obs["grasped"][0] == 1.0

@@ -19,10 +19,47 @@ from spaceros_procgen_envs.tasks.sample_collection import env as sample
 K1 = 1.0 - math.tanh(1.0)  # the tanh kernel one scale away
 
 
+def k2(distance: float, coarse: float, fine: float) -> float:
+    """The two-scale kernel, written out."""
+    return 0.5 * ((1.0 - math.tanh(distance / coarse)) + (1.0 - math.tanh(distance / fine)))
+
+
 def test_reach_is_one_on_the_object_and_falls_with_distance():
     ee = np.zeros((3, 3))
-    obj = np.array([[0.0, 0, 0], [0.1, 0, 0], [0, 0.3, 0.4]])
-    np.testing.assert_allclose(manip.reward_reach(ee, obj), [1.0, K1, 1.0 - math.tanh(5.0)])
+    obj = np.array([[0.0, 0, 0], [0.03, 0, 0], [0, 0.3, 0.4]])
+    np.testing.assert_allclose(manip.reward_reach(ee, obj),
+                               [1.0, k2(0.03, 0.5, 0.03), k2(0.5, 0.5, 0.03)])
+    # the coarse scale still pulls from 0.8 m, where the sample starts
+    far = manip.reward_reach(np.zeros((2, 3)), np.array([[0.8, 0, 0], [0.7, 0, 0]]))
+    assert 0.0 < far[0] < far[1] < 0.1
+
+
+def test_success_pays_in_the_winning_step_and_outweighs_hovering():
+    flags = manip.reward_success(np.array([True, False]))
+    assert flags.dtype == np.float64 and flags.tolist() == [1.0, 0.0]
+    gamma = 0.98  # the arm tasks' PPO discount (rl/defaults.py)
+    for cfg in (sample.SampleCollectionRewards(), peg.PegInHoleRewards(),
+                debris.DebrisCaptureRewards(), gateway.GatewayRewards()):
+        dense = sum(w for name, w in vars(cfg).items() if w > 0 and name != "success")
+        assert dense == pytest.approx(1.0) and cfg.success > dense / (1.0 - gamma), cfg
+
+
+def test_stages_are_milestones_of_the_state():
+    ee = np.zeros((2, 3))
+    obj = np.array([[0.02, 0, 0], [0.05, 0, 0]])
+    assert manip.stage_reach(ee, obj).tolist() == [True, False]
+    pos = np.array([[0, 0, 0.11], [0, 0, 0.11], [0, 0, 0.08]])
+    lifted = sample.stage_lift(pos, np.full(3, 0.05), np.array([True, False, True]))
+    assert lifted.tolist() == [True, False, False]
+    depth, offset = np.array([-0.005, -0.005, 0.01, -0.05]), np.array([0.002, 0.01, 0.0, 0.0])
+    clearance = np.full(4, 0.001)
+    assert peg.stage_aligned(depth, offset, clearance).tolist() == [True, False, True, False]
+    assert peg.stage_inserted(np.array([0.0, 0.2])).tolist() == [False, True]
+    assert debris.stage_reach(np.array([[0.0, 0.02, 0], [0, 0.04, 0]])).tolist() == [True, False]
+    target = np.zeros((2, 3))
+    near = gateway.stage_transport(np.array([[0.4, 0, 0], [0.6, 0, 0]]), target,
+                                   np.array([True, True]))
+    assert near.tolist() == [True, False]
 
 
 def test_grasp_and_action_rate():
@@ -35,8 +72,10 @@ def test_grasp_and_action_rate():
 
 
 def test_term_calls_read_the_parameter_names_and_refuse_unknown_terms():
-    calls = term_calls(manip.ManipulationTask.TERMS, [("grasp", 0.5), ("reach", 0.1)])
-    assert [(w, keys) for w, _, keys in calls] == [(0.5, ("grasped",)), (0.1, ("ee_pos", "object_pos"))]
+    calls = term_calls(manip.ManipulationTask.TERMS, [("grasp", 0.5), ("reach", 0.1),
+                                                     ("success", 60.0)])
+    assert [(w, keys) for w, _, keys in calls] == [(0.5, ("grasped",)), (0.1, ("ee_pos", "object_pos")),
+                                                   (60.0, ("success",))]
     with pytest.raises(KeyError, match="'lift'.*known"):
         term_calls(manip.ManipulationTask.TERMS, [("lift", 1.0)])
 
@@ -90,7 +129,7 @@ def test_place_counts_once_off_the_ground_or_in_the_bay():
     rest = np.full(3, 0.05)
     pos = np.array([[0.1, 0, 0.05], [0.1, 0, 0.08], [0.1, 0, 0.05]])  # on ground, lifted, on ground
     inside = np.array([False, False, True])
-    near = 1.0 - np.tanh(np.linalg.norm(pos, axis=1) / 0.1)
+    near = [k2(d, 0.5, 0.05) for d in np.linalg.norm(pos, axis=1)]
     np.testing.assert_allclose(sample.reward_place(pos, BAY[:3], rest, inside),
                                [0.0, near[1], near[2]])
 
@@ -118,7 +157,7 @@ def test_nearest_rel_finds_the_vertex_nearest_the_tcp_in_the_world_frame():
 
 def test_debris_reach_and_damping():
     rel = np.array([[0.0, 0, 0], [0, 0.3, 0]])
-    np.testing.assert_allclose(debris.reward_reach(rel, 0.3), [1.0, K1])
+    np.testing.assert_allclose(debris.reward_reach(rel, 0.3), [1.0, k2(0.3, 0.9, 0.1)])
     vel = np.array([[0.02, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0.2, 0], [0, 0, 0, 0, 0, 0]])
     np.testing.assert_allclose(debris.reward_damping(vel, np.array([True, True, False])),
                                [K1, K1, 0.0])
@@ -127,7 +166,8 @@ def test_debris_reach_and_damping():
 def test_transport_only_while_grasped():
     obj = np.array([[0.0, 0, 0], [0.3, 0, 0]])
     target = np.zeros((2, 3))
-    np.testing.assert_allclose(gateway.reward_transport(obj, target, np.array([True, True])), [1.0, K1])
+    np.testing.assert_allclose(gateway.reward_transport(obj, target, np.array([True, True])),
+                               [1.0, k2(0.3, 1.0, 0.1)])
     assert gateway.reward_transport(obj, target, np.array([False, False])).tolist() == [0.0, 0.0]
 
 
@@ -151,8 +191,12 @@ def test_orientation_error_and_alignment():
     q1 = np.array([[1.0, 0, 0, 0], [-1.0, 0, 0, 0], [math.cos(half), 0, 0, math.sin(half)]])
     err = peg.orientation_error(q0, q1)
     np.testing.assert_allclose(err, [0.0, 0.0, 0.3], atol=1e-7)  # q and -q are one rotation
-    np.testing.assert_allclose(peg.reward_alignment(np.array([0.0, 0.05, 0.0]), err),
-                               [1.0, 0.5 * (K1 + 1.0), 0.5 * (1.0 + K1)], atol=1e-7)
+    depth, offset = np.array([0.01, 0.0, -0.03]), np.array([0.0, 0.04, 0.0])
+    # in the hole on its axis: distance 0; 4 cm off the axis; 3 cm above the opening
+    np.testing.assert_allclose(peg.approach_distance(depth, offset), [0.0, 0.04, 0.03])
+    np.testing.assert_allclose(peg.reward_alignment(depth, offset, err),
+                               [1.0, 0.5 * (k2(0.04, 0.3, 0.01) + 1.0),
+                                0.5 * (k2(0.03, 0.3, 0.01) + K1)], atol=1e-7)
 
 
 def test_cross_is_numpys():

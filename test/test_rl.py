@@ -160,3 +160,32 @@ def test_train_writes_log_curve_checkpoints_and_resumes(trained):
     with pytest.raises(RunDirError, match="ingenuity ppo with 2 envs"):
         train(TrainConfig(task="ingenuity", num_envs=3, steps=256, run_dir=str(run),
                           resume=True))
+
+
+def test_episodes_report_which_stages_of_an_arm_task_they_reached():
+    """The adapter turns info["stage/<name>"] into 0/1 per episode (training's stage rates):
+    a peg held closed from the start reached "grasp", never "inserted"; opened, it drops."""
+    env = SpaceRosSB3VecEnv(make_native("peg_in_hole", 2, 0, "sync", max_episode_steps=10))
+    env.reset()
+    action = np.zeros((2, 7), np.float32)
+    action[:, 6] = [1.0, -1.0]  # env 0 keeps the gripper closed, env 1 opens it
+    for _ in range(10):
+        env.step_async(action)
+        _, _, dones, infos = env.step_wait()
+    env.close()
+    assert dones.all()
+    held, dropped = infos[0]["episode"], infos[1]["episode"]
+    assert {k for k in held if k.startswith("stage/")} == {"stage/grasp", "stage/aligned",
+                                                          "stage/inserted"}
+    assert held["stage/grasp"] == 1.0 and held["stage/inserted"] == 0.0
+    assert dropped["stage/inserted"] == 0.0
+
+
+def test_the_evaluation_reports_each_stage_rate_in_its_line():
+    from spaceros_procgen_envs.rl.evaluate import EvalResult
+
+    result = EvalResult("peg_in_hole", 2, 5, np.array([1.0, 3.0]), np.array([True, False]), 10,
+                        1.0, stages={"grasp": np.array([True, True]),
+                                     "inserted": np.array([True, False])})
+    assert result.stage_rates == {"grasp": 1.0, "inserted": 0.5}
+    assert "success 0.50, reached: grasp 1.00, inserted 0.50, mean return +2.00" in result.summary()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import (backend_name, check_task_domain, make_parser, non_negative_int, positive_int,
-                   video_path)
+from ..cli import (backend_name, check_task_domain, make_parser, non_negative_int,
+                   positive_float, positive_int, video_path)
 from . import bundle
 from .curves import read_rows
 from .deps import MissingRLDependency, ensure_rl
@@ -48,6 +48,9 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--algo", choices=("ppo", "sac"), default="ppo", help="SB3 algorithm")
     parser.add_argument("--steps", type=positive_int, default=None,
                         help="env steps to train (default: the task's, from rl/defaults.py)")
+    parser.add_argument("--minutes", type=positive_float, default=None,
+                        help="also stop after this many minutes of training wall time (then "
+                             "save and evaluate as at the end of --steps)")
     parser.add_argument("--run_dir", default=None,
                         help="where the run goes (default runs/<task>_<algo>_seed<seed>)")
     parser.add_argument("--resume", action="store_true",
@@ -81,7 +84,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                       seed=args.seed, run_dir=args.run_dir, resume=args.resume,
                       backend=args.backend, domain=args.domain, eval_envs=args.eval_envs,
                       eval_steps=args.eval_steps, torch_threads=args.torch_threads,
-                      log_every=args.log_every, checkpoint_every=args.checkpoint_every)
+                      log_every=args.log_every, checkpoint_every=args.checkpoint_every,
+                      minutes=args.minutes)
     try:
         policy_dir, result = train(cfg)
     except RunDirError as exc:

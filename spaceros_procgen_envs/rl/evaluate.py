@@ -30,6 +30,13 @@ class EvalResult:
     steps: int               # batch steps taken
     seconds: float           # wall time of the stepping
     actions: np.ndarray | None = field(default=None, repr=False)  # (steps, n, action_dim)
+    stages: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (episodes,) bool reached
+
+    @property
+    def stage_rates(self) -> dict[str, float]:
+        """Share of the episodes that reached each of the task's stages (e.g. reach, grasp)."""
+        return {name: float(flags.mean()) if flags.size else float("nan")
+                for name, flags in self.stages.items()}
 
     @property
     def success_rate(self) -> float:
@@ -44,10 +51,12 @@ class EvalResult:
         return self.returns.size / max(self.seconds, 1e-9)
 
     def summary(self, prefix: str = "eval") -> str:
-        """One line: worlds, success rate, mean return, episodes/s."""
+        """One line: worlds, success rate (and each stage's), mean return, episodes/s."""
         last = self.seed + self.num_envs - 1
+        stages = "".join(f" {name} {rate:.2f}," for name, rate in self.stage_rates.items())
         return (f"{prefix}: {self.task}, {self.returns.size} episodes on {self.num_envs} held-out "
-                f"worlds (seeds {self.seed}..{last}): success {self.success_rate:.2f}, mean "
+                f"worlds (seeds {self.seed}..{last}): success {self.success_rate:.2f},"
+                f"{' reached:' + stages if stages else ''} mean "
                 f"return {self.mean_return:+.2f}, {self.episodes_per_s:.2f} episodes/s, "
                 f"{self.steps * self.num_envs / max(self.seconds, 1e-9):.0f} env-steps/s")
 
@@ -106,6 +115,8 @@ def _run(policy, vec, seed, episodes_per_env, max_steps, record_actions, recorde
     obs = start_batch(vec, seed)
     done_count, running = np.zeros(n, np.int64), np.zeros(n)
     returns, successes, actions_log = [[] for _ in range(n)], [[] for _ in range(n)], []
+    stage_keys = [k for k in vec.backend.out.info_keys if k.startswith("stage/")]
+    reached, stages = np.zeros((n, len(stage_keys)), bool), [[] for _ in range(n)]
     steps, t0 = 0, time.perf_counter()
     while (done_count < episodes_per_env).any() and (max_steps is None or steps < max_steps):
         actions = policy.act(obs)
@@ -114,15 +125,21 @@ def _run(policy, vec, seed, episodes_per_env, max_steps, record_actions, recorde
         obs, rewards, terminated, truncated, info = vec.step(actions)
         steps += 1
         running += rewards
+        for j, key in enumerate(stage_keys):
+            reached[:, j] |= info[key]
         for i in np.flatnonzero(terminated | truncated):
             if done_count[i] < episodes_per_env:
                 returns[i].append(running[i])
                 successes[i].append(bool(info["is_success"][i]))
+                stages[i].append(reached[i].copy())
                 done_count[i] += 1
-            running[i] = 0.0
+            running[i], reached[i] = 0.0, False
         if recorder is not None and steps % 2 == 0:
             recorder.capture()
     seconds = time.perf_counter() - t0
+    flags = np.array(sum(stages, []), bool).reshape(-1, len(stage_keys)) if stage_keys \
+        else np.zeros((0, 0), bool)
     return EvalResult(policy.meta.task, n, seed, np.array(sum(returns, []), np.float64),
                       np.array(sum(successes, []), bool), steps, seconds,
-                      np.array(actions_log, np.float32) if record_actions else None)
+                      np.array(actions_log, np.float32) if record_actions else None,
+                      {key[len("stage/"):]: flags[:, j] for j, key in enumerate(stage_keys)})

@@ -66,18 +66,22 @@ class TrainMonitor(BaseCallback):
         log_every, checkpoint_every: env steps between CSV rows / checkpoints.
         save: ``save(env_steps)`` writes a checkpoint (and the curve).
         bar: the progress bar.
+        wall_budget_s: stop training once the run's wall time (a resumed run's included)
+            reaches this (None: only the step budget ends it).
     """
 
     def __init__(self, log: CsvLog, total_steps: int, log_every: int, checkpoint_every: int,
-                 save: Callable[[int], None], bar: ProgressBar):
+                 save: Callable[[int], None], bar: ProgressBar,
+                 wall_budget_s: float | None = None):
         super().__init__()
+        self.wall_budget_s = wall_budget_s
         self.log, self.total, self.save_fn, self.bar = log, total_steps, save, bar
         self.log_every, self.checkpoint_every = max(1, log_every), max(1, checkpoint_every)
         last = log.last or {}
         self.wall_offset = last.get("wall_s", 0.0)
         self.episodes = int(last.get("episodes", 0))
         self.recent: deque = deque(maxlen=WINDOW)
-        self.terms = [c for c in log.columns if c.startswith("reward/")]
+        self.terms = [c for c in log.columns if c.startswith(("reward/", "stage/"))]
 
     def _on_training_start(self) -> None:
         self.t0 = time.monotonic()
@@ -104,7 +108,7 @@ class TrainMonitor(BaseCallback):
             self.next_ckpt += self.checkpoint_every * max(
                 1, (steps - self.next_ckpt) // self.checkpoint_every + 1)
         self.bar.update(steps, self.stats_text())
-        return True
+        return self.wall_budget_s is None or self.wall_s() < self.wall_budget_s
 
     def _measure_rates(self, steps: int) -> None:
         now = time.monotonic()

@@ -56,6 +56,7 @@ class TrainConfig:
     eval_steps: int | None = None  # cap on the final evaluation's batch steps (None: 1 episode)
     max_episode_steps: int | None = None  # training episodes only (None: the task's limit)
     torch_threads: int = 1  # torch's threads spin between calls and slow MuJoCo's (see train)
+    minutes: float | None = None  # wall-time budget of the training (None: only ``steps``)
     log_every: int | None = None
     checkpoint_every: int | None = None
 
@@ -87,7 +88,7 @@ def train(cfg: TrainConfig, stream=None) -> tuple[Path, EvalResult | None]:
                                         cfg.domain, max_episode_steps=cfg.max_episode_steps))
     try:
         model, venv = _model(cfg, env, checkpoint)
-        terms = [k for k in env.venv.backend.out.info_keys if k.startswith("reward/")]
+        terms = [k for k in env.venv.backend.out.info_keys if k.startswith(("reward/", "stage/"))]
         log = CsvLog(run / "progress.csv", terms)
         title = f"{cfg.task} {cfg.algo.upper()}, {cfg.num_envs} envs ({cfg.backend})"
 
@@ -101,7 +102,8 @@ def train(cfg: TrainConfig, stream=None) -> tuple[Path, EvalResult | None]:
             return folder
 
         bar = ProgressBar(f"train {cfg.task} {cfg.algo}", cfg.steps, stream)
-        monitor = TrainMonitor(log, cfg.steps, cfg.log_every, cfg.checkpoint_every, save, bar)
+        monitor = TrainMonitor(log, cfg.steps, cfg.log_every, cfg.checkpoint_every, save, bar,
+                               wall_budget_s=None if cfg.minutes is None else 60.0 * cfg.minutes)
         remaining = cfg.steps - model.num_timesteps
         if remaining > 0:
             model.learn(total_timesteps=remaining, callback=monitor,
@@ -167,5 +169,6 @@ def _prune(folder: Path) -> None:
 def _eval_json(result: EvalResult) -> dict:
     return {"task": result.task, "num_envs": result.num_envs, "seed": result.seed,
             "episodes": int(result.returns.size), "success_rate": result.success_rate,
+            "stage_rates": result.stage_rates,
             "mean_return": result.mean_return, "episodes_per_s": result.episodes_per_s,
             "steps": result.steps, "seconds": result.seconds}

@@ -4,7 +4,8 @@ SB3 wants the next episode's first observation in the step that ended an episode
 in ``infos[i]["terminal_observation"]`` and ``infos[i]["TimeLimit.truncated"]`` for episodes cut
 by the time limit: exactly Gymnasium's SAME_STEP mode, so the adapter only renames. It also
 keeps what SB3's ``Monitor`` would (``infos[i]["episode"] = {"r", "l", "t"}``, return, length,
-wall seconds) plus each reward term's episode sum, computed on whole arrays per step.
+wall seconds) plus each reward term's episode sum and, for each of the task's stages
+(``info["stage/<name>"]``), 1.0 when the episode reached it, computed on whole arrays per step.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class SpaceRosSB3VecEnv(VecEnv):
         self._returns = np.zeros(self.num_envs)
         self._lengths = np.zeros(self.num_envs, np.int64)
         self._term_sums = np.zeros((self.num_envs, 0))
+        self._stages: list[str] = []  # stage flags (stage/<name>), read from the first step
+        self._reached = np.zeros((self.num_envs, 0), bool)
         self._t0 = time.monotonic()
         self._actions: np.ndarray | None = None
 
@@ -63,6 +66,7 @@ class SpaceRosSB3VecEnv(VecEnv):
         self._reset_seeds()
         self._returns[:], self._lengths[:] = 0.0, 0
         self._term_sums[:] = 0.0
+        self._reached[:] = False
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -102,6 +106,8 @@ class SpaceRosSB3VecEnv(VecEnv):
         if not self._terms:
             self._terms = [k for k in info if k.startswith("reward/")]
             self._term_sums = np.zeros((self.num_envs, len(self._terms)))
+            self._stages = [k for k in info if k.startswith("stage/")]
+            self._reached = np.zeros((self.num_envs, len(self._stages)), bool)
         self._returns += rewards
         self._lengths += 1
         source = info.get("final_info", {})
@@ -110,6 +116,11 @@ class SpaceRosSB3VecEnv(VecEnv):
             if key in source:  # the ended envs' terms moved to final_info (SAME_STEP)
                 values = np.where(source[f"_{key}"], source[key], values)
             self._term_sums[:, j] += values
+        for j, key in enumerate(self._stages):
+            values = info[key]
+            if key in source:
+                values = np.where(source[f"_{key}"], source[key], values)
+            self._reached[:, j] |= values
 
     def _finish_episodes(self, infos, dones, terminated, truncated, info) -> None:
         final, final_obs = info["final_info"], info["final_obs"]
@@ -117,8 +128,10 @@ class SpaceRosSB3VecEnv(VecEnv):
         for i in np.flatnonzero(dones):
             episode = {"r": float(self._returns[i]), "l": int(self._lengths[i]), "t": elapsed}
             episode.update({key: float(self._term_sums[i, j]) for j, key in enumerate(self._terms)})
+            episode.update({key: float(self._reached[i, j]) for j, key in enumerate(self._stages)})
             infos[i] = {"terminal_observation": final_obs[i], "episode": episode,
                         "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                         "is_success": bool(final["is_success"][i])}
         self._returns[dones], self._lengths[dones] = 0.0, 0
         self._term_sums[dones] = 0.0
+        self._reached[dones] = False

@@ -48,6 +48,10 @@ class Task:
 
     REWARDS: ClassVar[type[RewardCfg]] = RewardCfg
     BATCHED: ClassVar[bool] = False  # implements the batched methods below (one Batch a slice)
+    # Milestones of an episode, each a pure test of batch-state arrays returning (n,) bool:
+    # the batch reports them as info["stage/<name>"] every step, and training and evaluation
+    # report the share of episodes that got that far (e.g. an arm's reach, grasp, lift).
+    STAGES: ClassVar[dict] = {}
 
     def __init__(self, spec: TaskSpec, domain: Domain, assets: dict[str, Asset],
                  rewards: RewardCfg | None = None):
@@ -127,6 +131,11 @@ class Task:
     @property
     def reward_names(self) -> tuple[str, ...]:
         return self._terms
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The :attr:`STAGES`, in order."""
+        return tuple(self.STAGES)
 
     def build(self) -> mujoco.MjSpec:
         """The complete world: domain, terrain, scenery, robot and task objects."""
@@ -225,6 +234,10 @@ class Task:
     def success_batch(self, v) -> np.ndarray:
         """(n,) bool: the episode is won."""
         return np.zeros(v.n, bool)
+
+    def stages_batch(self, v) -> list[np.ndarray]:
+        """Every :attr:`STAGES` test, (n,) bool each, in order (tasks with stages override)."""
+        return []
 
 
 def reward_action_rate(action: np.ndarray, prev_action: np.ndarray) -> np.ndarray:

@@ -64,6 +64,16 @@ def term_calls(terms: dict[str, Callable], weights) -> list[tuple[float, Callabl
     return calls
 
 
+def stage_calls(stages: dict[str, Callable]) -> list[tuple[Callable, tuple[str, ...]]]:
+    """(function, state keys it reads) per stage test, in ``stages`` order."""
+    return [(fn, tuple(inspect.signature(fn).parameters)) for fn in stages.values()]
+
+
+def stage_flags(calls, s: BatchState) -> list[np.ndarray]:
+    """Each stage test of :func:`stage_calls`, (n,) bool, in order."""
+    return [np.asarray(fn(*(s[key] for key in keys)), bool) for fn, keys in calls]
+
+
 def weighted_terms(calls, s: BatchState) -> list[np.ndarray]:
     """Each ``weight * fn(*state keys)`` of :func:`term_calls`, (n,) float64, in order."""
     return [weight * fn(*(s[key] for key in keys)) for weight, fn, keys in calls]

@@ -25,7 +25,7 @@ from ..sim.robots.arm import Arm, ArmCfg
 from ..sim.robots.arm_batch import as_slice, sensor_index
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
 from .base import F32, Task, box
-from .batchstate import BatchState, term_calls, weighted_terms
+from .batchstate import BatchState, stage_calls, stage_flags, term_calls, weighted_terms
 
 PLATFORMS = {"lander": add_lander, "spacecraft": add_spacecraft, "station": add_station_module}
 _SENS, _OBJ = mujoco.mjtSensor, mujoco.mjtObj
@@ -42,14 +42,50 @@ def kernel(distance_m: np.ndarray, scale_m) -> np.ndarray:
     return 1.0 - np.tanh(np.asarray(distance_m) / scale_m)
 
 
+def tanh_kernel2(distance_m: float, coarse_m: float, fine_m: float) -> float:
+    """:func:`kernel2` of one distance."""
+    return 0.5 * (tanh_kernel(distance_m, coarse_m) + tanh_kernel(distance_m, fine_m))
+
+
+def kernel2(distance_m: np.ndarray, coarse_m, fine_m) -> np.ndarray:
+    """(n,) mean of a coarse and a fine :func:`kernel`: the coarse one still pulls from where
+    an episode starts (tens of cm away), the fine one sharpens the last centimetres."""
+    return 0.5 * (kernel(distance_m, coarse_m) + kernel(distance_m, fine_m))
+
+
+REACH_M = (0.5, 0.03)  # coarse and fine scales of the reach kernel, m
+
+
 def reward_reach(ee_pos: np.ndarray, object_pos: np.ndarray) -> np.ndarray:
-    """(n,) 1 - tanh(|TCP - object| / 0.1 m); positions (n, 3) world m."""
-    return kernel(vecmath.norm(object_pos - ee_pos), 0.1)
+    """(n,) :func:`kernel2` of |TCP - object| over 0.5 m and 0.03 m; positions (n, 3) world m."""
+    return kernel2(vecmath.norm(object_pos - ee_pos), *REACH_M)
 
 
 def reward_grasp(grasped: np.ndarray) -> np.ndarray:
     """(n,) 1 while both finger pads hold the object (``grasped`` (n,) bool)."""
     return grasped.astype(np.float64)
+
+
+def reward_success(success: np.ndarray) -> np.ndarray:
+    """(n,) 1 in the step that wins the episode (which then terminates), else 0.
+
+    Every arm task's dense terms add up to at most 1 a step, so with a discount of 0.98 staying
+    just short of success forever is worth at most 1 / (1 - 0.98) = 50: a success weight above
+    that makes finishing pay more than hovering next to the goal."""
+    return success.astype(np.float64)
+
+
+REACHED_M = 0.03  # stage "reach": the TCP this close to the object (its centre or nearest corner)
+
+
+def stage_reach(ee_pos: np.ndarray, object_pos: np.ndarray) -> np.ndarray:
+    """(n,) the TCP within :data:`REACHED_M` of the object's centre."""
+    return vecmath.norm(object_pos - ee_pos) < REACHED_M
+
+
+def stage_grasp(grasped: np.ndarray) -> np.ndarray:
+    """(n,) both finger pads on the object."""
+    return grasped
 
 
 def reward_action_rate(action: np.ndarray, prev_action: np.ndarray) -> np.ndarray:
@@ -65,7 +101,9 @@ class ManipulationTask(Task):
     # Config key -> pure batch term; its parameters name keys of batch_state (+ "action",
     # "prev_action").
     TERMS: ClassVar[dict[str, Callable]] = {"reach": reward_reach, "grasp": reward_grasp,
+                                            "success": reward_success,
                                             "action_rate": reward_action_rate}
+    STAGES: ClassVar[dict[str, Callable]] = {"reach": stage_reach, "grasp": stage_grasp}
     WORK_OFFSET: ClassVar[tuple[float, float, float]] = (0.6, 0.0, -0.3)  # from the arm base, m
 
     def arm_cfg(self) -> ArmCfg:
@@ -133,6 +171,7 @@ class ManipulationTask(Task):
         self._ee = model.site(self.robot.ee_site).id
         self._batch_terms = term_calls(self.TERMS, [(n, getattr(self.rewards, n))
                                                     for n in self.reward_names])
+        self._stage_calls = stage_calls(self.STAGES)
         self.bind_objects(model)
 
     def bind_objects(self, model: mujoco.MjModel) -> None:
@@ -176,8 +215,12 @@ class ManipulationTask(Task):
                 "grasped": np.array([self.grasped(data)], F32)}
 
     def reward_reach(self, model, data) -> float:
-        """1 - tanh(|TCP - object| / 0.1 m)."""
-        return tanh_kernel(self.object_distance(data), 0.1)
+        """:func:`kernel2` of |TCP - object| over 0.5 m and 0.03 m."""
+        return tanh_kernel2(self.object_distance(data), *REACH_M)
+
+    def reward_success(self, model, data) -> float:
+        """1 in the step that wins the episode."""
+        return float(self.success(model, data))
 
     def reward_grasp(self, model, data) -> float:
         """1 while both finger pads hold the object."""
@@ -203,6 +246,9 @@ class ManipulationTask(Task):
     def state_object_vel(self, v, s):
         return v.qvel[:, self._obj_qvel]
 
+    def state_success(self, v, s):
+        return self.success_batch(v)
+
     def state_grasped(self, v, s):
         left, right = self._touch_idx
         return (v.sensordata[:, left] > 0.0) & (v.sensordata[:, right] > 0.0)
@@ -224,3 +270,6 @@ class ManipulationTask(Task):
     def success_batch(self, v) -> np.ndarray:
         """(n,) bool: the episode is won (subclasses)."""
         return np.zeros(v.n, bool)
+
+    def stages_batch(self, v) -> list[np.ndarray]:
+        return stage_flags(self._stage_calls, self.batch_state(v))

@@ -75,7 +75,7 @@ class Layout:
     def of(cls, env: SimEnv) -> Layout:
         cameras = () if env.cameras is None else tuple(zip(env.cameras.names,
                                                            env.cameras.fovy_deg))
-        return cls(env.observation_space, env.info_keys, env.action_dim, env.dt, cameras)
+        return cls(env.observation_space, env.batch_info_keys, env.action_dim, env.dt, cameras)
 
     @property
     def obs_size(self) -> int:

@@ -143,6 +143,9 @@ class BatchSlice:
         for k, term in enumerate(terms):
             info[:, k] = term
         info[:, count], info[:, count + 1] = success, diverged
+        if info.shape[1] > count + 2:  # the task's stage flags (see SimEnv.batch_info_keys)
+            for k, flag in enumerate(self.task.stages_batch(self.view), count + 2):
+                info[:, k] = flag
         np.sum(info[:, :count], axis=1, out=out.rewards)
         out.terminated[:] = success
         np.logical_or(diverged, self.steps >= self.max_steps, out=out.truncated)
@@ -150,6 +153,7 @@ class BatchSlice:
             # A diverged world is reset at once (MuJoCo already reset its data) and reports the
             # first observation of its next episode, flagged and truncated, with no reward.
             info[diverged, :count + 1] = 0.0
+            info[diverged, count + 2:] = 0.0
             out.rewards[diverged], out.terminated[diverged] = 0.0, False
             ids = np.flatnonzero(diverged)
             self._reset_envs(ids, [None] * len(ids))

@@ -127,8 +127,9 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         self.cameras = dict(layout.cameras)  # name -> vertical field of view, deg (_visual)
         self._copy = copy
         self._out = self._backend.out
-        self._bool_info = {"is_success", "diverged"}
         self._info_keys = tuple(self._out.info_keys)
+        self._bool_info = {"is_success", "diverged",
+                           *(k for k in self._info_keys if k.startswith("stage/"))}
         self._bool_cols = [k for k, key in enumerate(self._info_keys) if key in self._bool_info]
         self._masked_info = tuple(f"_{key}" for key in self._info_keys)
         self._all = np.ones(self.num_envs, bool)

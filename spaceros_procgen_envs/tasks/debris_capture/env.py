@@ -23,7 +23,8 @@ from ..base import F32, RewardCfg, box
 from ...assets.debris import COLLISION_PIECES
 from ...assets.meshutil import MAX_HULL_VERTICES
 from ...sim import vecmath
-from ..manipulation import ManipulationTask, kernel, tanh_kernel
+from ..manipulation import (REACHED_M, ManipulationTask, kernel, kernel2, tanh_kernel,
+                            tanh_kernel2)
 
 ALUMINIUM_KGPM3 = 2700.0
 CAPTURED_SPEED_MPS = 0.02  # success: held and slower than this
@@ -35,13 +36,15 @@ HULL_VERTICES = COLLISION_PIECES * MAX_HULL_VERTICES
 @dataclass(frozen=True)
 class DebrisCaptureRewards(RewardCfg):
     """Weights of ``reach`` (TCP near the fragment's surface), ``grasp`` (both pads on it),
-    ``damping`` (held and still: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s), only while grasped)
-    and ``action_rate``."""
+    ``damping`` (held and still: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s), only while grasped),
+    ``success`` (the step it is held and slow) and ``action_rate``. The dense terms add up to at
+    most 1 a step (see :func:`~..manipulation.reward_success` for the success weight)."""
 
-    reach: float = 0.1
-    grasp: float = 0.5
-    damping: float = 1.0
-    action_rate: float = -0.01
+    reach: float = 0.3
+    grasp: float = 0.3
+    damping: float = 0.4
+    success: float = 60.0
+    action_rate: float = -0.001
 
 
 def random_quat(rng: np.random.Generator) -> np.ndarray:
@@ -83,8 +86,8 @@ def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarr
 
 
 def reward_reach(nearest_rel: np.ndarray, reach_scale_m: float) -> np.ndarray:
-    """(n,) 1 - tanh(|TCP - nearest hull vertex| / reach_scale_m)."""
-    return kernel(vecmath.norm(nearest_rel), reach_scale_m)
+    """(n,) :func:`kernel2` of |TCP - nearest hull vertex| over 3 x and 1/3 x ``reach_scale_m``."""
+    return kernel2(vecmath.norm(nearest_rel), 3.0 * reach_scale_m, reach_scale_m / 3.0)
 
 
 def reward_damping(object_vel: np.ndarray, grasped: np.ndarray) -> np.ndarray:
@@ -94,6 +97,11 @@ def reward_damping(object_vel: np.ndarray, grasped: np.ndarray) -> np.ndarray:
     """
     lin, ang = vecmath.norm(object_vel[:, :3]), vecmath.norm(object_vel[:, 3:])
     return np.where(grasped, kernel(lin + 0.1 * ang, 0.02), 0.0)
+
+
+def stage_reach(nearest_rel: np.ndarray) -> np.ndarray:
+    """(n,) the TCP within 3 cm of the fragment's nearest hull vertex."""
+    return vecmath.norm(nearest_rel) < REACHED_M
 
 
 class DebrisCaptureTask(ManipulationTask):
@@ -106,11 +114,12 @@ class DebrisCaptureTask(ManipulationTask):
 
     REWARDS = DebrisCaptureRewards
     TERMS = {**ManipulationTask.TERMS, "reach": reward_reach, "damping": reward_damping}
+    STAGES = {**ManipulationTask.STAGES, "reach": stage_reach}
     PLATFORM = "spacecraft"
     OBJECT = "debris"
     SPAWN_SITE = "capture_zone"
     WORK_OFFSET = (0.6, 0.0, 0.3)  # the debris tumbles in front of and above the arm
-    REACH_SCALE_M = 0.1  # tanh scale of the reach term
+    REACH_SCALE_M = 0.1  # middle scale of the reach kernel (3 x coarse, 1/3 x fine), m
     DRIFT_MPS = (0.01, 0.03)  # initial speed ~ U(lo, hi) in orbit, m/s
     TUMBLE_RADPS = (0.1, 0.3)  # initial spin rate ~ U(lo, hi) in orbit, rad/s
     # Bus centre height on ground, m: sunk so the arm base is 0.3 m up, as on the lander (from
@@ -174,8 +183,9 @@ class DebrisCaptureTask(ManipulationTask):
                 "object_nearest_rel": self.nearest_rel(data).astype(F32)}
 
     def reward_reach(self, model, data) -> float:
-        """1 - tanh(|TCP - nearest hull vertex| / REACH_SCALE_M)."""
-        return tanh_kernel(float(np.linalg.norm(self.nearest_rel(data))), self.REACH_SCALE_M)
+        """:func:`reward_reach` of this env."""
+        return tanh_kernel2(float(np.linalg.norm(self.nearest_rel(data))),
+                            3.0 * self.REACH_SCALE_M, self.REACH_SCALE_M / 3.0)
 
     def reward_damping(self, model, data) -> float:
         """While grasped: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s); 0 when not held."""

@@ -17,7 +17,7 @@ from ...sim import vecmath
 from ...sim.robots.arm import gateway_arm_cfg
 from ..base import F32, RewardCfg, box
 from ..debris_capture.env import DebrisCaptureTask
-from ..manipulation import kernel, tanh_kernel
+from ..manipulation import kernel2, tanh_kernel2
 
 BERTHED_M = 0.1  # success: payload centre this close to the berth
 
@@ -25,18 +25,34 @@ BERTHED_M = 0.1  # success: payload centre this close to the berth
 @dataclass(frozen=True)
 class GatewayRewards(RewardCfg):
     """Weights of ``reach`` (TCP near the payload's surface), ``grasp`` (both pads on it),
-    ``transport`` (1 - tanh(|payload - berth| / 0.3 m) while grasped) and ``action_rate``."""
+    ``transport`` (:func:`kernel2` of |payload - berth| over 1 m and 0.1 m, while grasped),
+    ``success`` (the step the payload reaches the berth) and ``action_rate``. The dense terms add
+    up to at most 1 a step (see :func:`~..manipulation.reward_success` for the success weight)."""
 
-    reach: float = 0.1
-    grasp: float = 0.5
-    transport: float = 2.0
-    action_rate: float = -0.01
+    reach: float = 0.2
+    grasp: float = 0.3
+    transport: float = 0.5
+    success: float = 60.0
+    action_rate: float = -0.001
+
+
+TRANSPORT_M = (1.0, 0.1)  # coarse and fine scales of the transport kernel, m
 
 
 def reward_transport(object_pos: np.ndarray, target_pos: np.ndarray, grasped: np.ndarray
                      ) -> np.ndarray:
-    """(n,) while grasped: 1 - tanh(|payload centre - berth| / 0.3 m); 0 when not held."""
-    return kernel(vecmath.norm(target_pos - object_pos), 0.3) * grasped
+    """(n,) while grasped: :func:`kernel2` of |payload centre - berth| over 1 m and 0.1 m; 0
+    when not held."""
+    return kernel2(vecmath.norm(target_pos - object_pos), *TRANSPORT_M) * grasped
+
+
+TRANSPORTED_M = 0.5  # stage "transport": held with its centre this close to the berth
+
+
+def stage_transport(object_pos: np.ndarray, target_pos: np.ndarray, grasped: np.ndarray
+                    ) -> np.ndarray:
+    """(n,) held with its centre within :data:`TRANSPORTED_M` of the berth."""
+    return grasped & (vecmath.norm(target_pos - object_pos) < TRANSPORTED_M)
 
 
 class GatewayTask(DebrisCaptureTask):
@@ -49,6 +65,7 @@ class GatewayTask(DebrisCaptureTask):
 
     REWARDS = GatewayRewards
     TERMS = {**DebrisCaptureTask.TERMS, "transport": reward_transport}
+    STAGES = {**DebrisCaptureTask.STAGES, "transport": stage_transport}
     PLATFORM = "station"
     SPAWN_SITE = "workspace"
     REACH_SCALE_M = 0.3  # the arm is 3x the size of the Panda-like one
@@ -98,8 +115,8 @@ class GatewayTask(DebrisCaptureTask):
                 "target_rel": (target - self.object_pos(data)).astype(F32)}
 
     def reward_transport(self, model, data) -> float:
-        """While grasped: 1 - tanh(|payload centre - berth| / 0.3 m); 0 when not held."""
-        return tanh_kernel(self.target_distance(data), 0.3) * float(self.grasped(data))
+        """:func:`reward_transport` of this env."""
+        return tanh_kernel2(self.target_distance(data), *TRANSPORT_M) * float(self.grasped(data))
 
     def success(self, model, data) -> bool:
         return self.target_distance(data) < BERTHED_M

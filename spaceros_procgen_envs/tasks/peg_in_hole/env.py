@@ -21,7 +21,7 @@ import numpy as np
 
 from ...sim import scene, vecmath
 from ..base import F32, RewardCfg, box
-from ..manipulation import ManipulationTask, kernel, tanh_kernel
+from ..manipulation import ManipulationTask, kernel, kernel2, tanh_kernel, tanh_kernel2
 
 PEG_DENSITY_KGPM3 = 2700.0  # aluminium
 SUCCESS_DEPTH = 0.6  # fraction of the hole depth the peg tip must reach
@@ -30,14 +30,20 @@ LATERAL_TOL_M = 0.004  # tip-to-axis offset allowed beyond the clearance while c
 
 @dataclass(frozen=True)
 class PegInHoleRewards(RewardCfg):
-    """Weights of ``grasp`` (still holding the peg), ``alignment`` (peg tip over the hole axis
-    and peg orientation matching the hole's), ``insertion`` (tip depth below the hole's top face
-    / hole depth, in [0, 1]) and ``action_rate``."""
+    """Weights of ``grasp`` (still holding the peg), ``alignment`` (peg tip near the hole's
+    axis below its opening, and peg orientation matching the hole's), ``insertion`` (tip depth
+    below the hole's top face / hole depth, in [0, 1]), ``success`` (the step the peg reaches
+    60 % of the depth) and ``action_rate``. The dense terms add up to at most 1 a step (see
+    :func:`~..manipulation.reward_success` for the success weight)."""
 
     grasp: float = 0.1
-    alignment: float = 0.5
-    insertion: float = 2.0
-    action_rate: float = -0.01
+    alignment: float = 0.4
+    insertion: float = 0.5
+    success: float = 60.0
+    action_rate: float = -0.001
+
+
+APPROACH_M = (0.3, 0.01)  # coarse and fine scales of the alignment's distance kernel, m
 
 
 def _yaw_quat(yaw: float) -> np.ndarray:
@@ -77,14 +83,35 @@ def inserted_fraction(tip_depth: np.ndarray, tip_offset: np.ndarray, hole_depth:
     return np.where(inside, vecmath.clip(tip_depth / hole_depth, 0.0, 1.0), 0.0)
 
 
-def reward_alignment(tip_offset: np.ndarray, orientation_error: np.ndarray) -> np.ndarray:
-    """(n,) mean of 1 - tanh(tip-to-axis offset / 0.05 m) and 1 - tanh(rotation error / 0.3 rad)."""
-    return 0.5 * (kernel(tip_offset, 0.05) + kernel(orientation_error, 0.3))
+def approach_distance(tip_depth: np.ndarray, tip_offset: np.ndarray) -> np.ndarray:
+    """(n,) distance (m) from the peg tip to the hole's axis below the opening: the offset from
+    the axis, plus the height above the opening while the tip is above it."""
+    return np.sqrt(tip_offset * tip_offset + np.square(np.minimum(tip_depth, 0.0)))
+
+
+def reward_alignment(tip_depth: np.ndarray, tip_offset: np.ndarray,
+                     orientation_error: np.ndarray) -> np.ndarray:
+    """(n,) mean of :func:`kernel2` of :func:`approach_distance` over 0.3 m and 0.01 m, and
+    1 - tanh(rotation error / 0.3 rad)."""
+    return 0.5 * (kernel2(approach_distance(tip_depth, tip_offset), *APPROACH_M)
+                  + kernel(orientation_error, 0.3))
 
 
 def reward_insertion(inserted: np.ndarray) -> np.ndarray:
     """(n,) tip depth below the opening / hole depth, clipped to [0, 1], 0 when off the axis."""
     return inserted
+
+
+def stage_aligned(tip_depth: np.ndarray, tip_offset: np.ndarray, clearance: np.ndarray
+                  ) -> np.ndarray:
+    """(n,) the peg tip on the hole's axis (within the clearance + 4 mm), 1 cm or less above
+    the opening or in it."""
+    return (tip_offset <= clearance + LATERAL_TOL_M) & (tip_depth >= -0.01)
+
+
+def stage_inserted(inserted: np.ndarray) -> np.ndarray:
+    """(n,) the peg tip inside the hole (below its opening, on its axis)."""
+    return inserted > 0.0
 
 
 class PegInHoleTask(ManipulationTask):
@@ -97,6 +124,8 @@ class PegInHoleTask(ManipulationTask):
 
     REWARDS = PegInHoleRewards
     TERMS = {**ManipulationTask.TERMS, "alignment": reward_alignment, "insertion": reward_insertion}
+    STAGES = {"grasp": ManipulationTask.STAGES["grasp"], "aligned": stage_aligned,
+              "inserted": stage_inserted}
     PLATFORM = "lander"
     OBJECT = "peg"
 
@@ -176,9 +205,11 @@ class PegInHoleTask(ManipulationTask):
                 "peg_tip_rel": (top - self.peg_tip(data)).astype(F32)}
 
     def reward_alignment(self, model, data) -> float:
-        """Mean of 1 - tanh(tip-to-axis offset / 0.05 m) and 1 - tanh(rotation error / 0.3 rad)."""
-        _, offset = self.tip_depth_and_offset(data)
-        return 0.5 * (tanh_kernel(offset, 0.05) + tanh_kernel(self.orientation_error(data), 0.3))
+        """:func:`reward_alignment` of this env."""
+        depth, offset = self.tip_depth_and_offset(data)
+        approach = math.sqrt(offset * offset + min(depth, 0.0) ** 2)
+        return 0.5 * (tanh_kernel2(approach, *APPROACH_M)
+                      + tanh_kernel(self.orientation_error(data), 0.3))
 
     def reward_insertion(self, model, data) -> float:
         """Tip depth below the opening / hole depth, clipped to [0, 1], 0 when off the axis."""
@@ -217,6 +248,9 @@ class PegInHoleTask(ManipulationTask):
 
     def state_orientation_error(self, v, s):
         return orientation_error(s["object_quat"], s["hole_quat"])
+
+    def state_clearance(self, v, s):
+        return v.const["clearance"]
 
     def state_inserted(self, v, s):
         return inserted_fraction(s["tip_depth"], s["tip_offset"], v.const["hole_depth"],

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...sim import vecmath
 from ..base import F32, RewardCfg, box
-from ..manipulation import ManipulationTask, kernel, tanh_kernel
+from ..manipulation import ManipulationTask, kernel2, tanh_kernel2
 
 ROCK_DENSITY_KGPM3 = 2600.0  # basalt-like regolith rock
 
@@ -16,14 +16,22 @@ ROCK_DENSITY_KGPM3 = 2600.0  # basalt-like regolith rock
 @dataclass(frozen=True)
 class SampleCollectionRewards(RewardCfg):
     """Weights of ``reach`` (TCP near the sample), ``grasp`` (both pads hold it), ``lift``
-    (height gained while held, saturating at 0.1 m), ``place`` (sample near the bay floor)
-    and ``action_rate``."""
+    (height gained while held, saturating at 0.1 m), ``place`` (sample near the bay floor),
+    ``success`` (the step the sample comes to rest in the bay) and ``action_rate``.
+
+    The dense terms add up to at most 1 a step and each stage pays more than the one before,
+    so a policy is led from reaching to grasping, lifting and carrying (see
+    :func:`~..manipulation.reward_success` for the success weight)."""
 
     reach: float = 0.1
-    grasp: float = 0.5
-    lift: float = 1.0
-    place: float = 2.0
-    action_rate: float = -0.01
+    grasp: float = 0.15
+    lift: float = 0.25
+    place: float = 0.5
+    success: float = 60.0
+    action_rate: float = -0.001
+
+
+PLACE_M = (0.5, 0.05)  # coarse and fine scales of the place kernel, m
 
 
 def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) -> np.ndarray:
@@ -45,10 +53,18 @@ def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray)
 
 def reward_place(object_pos: np.ndarray, bay_pos: np.ndarray, rest_z: np.ndarray,
                  in_bay: np.ndarray) -> np.ndarray:
-    """(n,) 1 - tanh(|sample - bay floor centre| / 0.1 m), once the sample is off the ground
-    (2 cm above its resting height) or in the bay."""
+    """(n,) :func:`kernel2` of |sample - bay floor centre| over 0.5 m and 0.05 m, once the
+    sample is off the ground (2 cm above its resting height) or in the bay."""
     counted = (object_pos[:, 2] >= rest_z + 0.02) | in_bay
-    return np.where(counted, kernel(vecmath.norm(object_pos - bay_pos), 0.1), 0.0)
+    return np.where(counted, kernel2(vecmath.norm(object_pos - bay_pos), *PLACE_M), 0.0)
+
+
+LIFTED_M = 0.05  # stage "lift": held this far above its resting height
+
+
+def stage_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray) -> np.ndarray:
+    """(n,) held at least :data:`LIFTED_M` above its resting height."""
+    return grasped & (object_pos[:, 2] >= rest_z + LIFTED_M)
 
 
 class SampleCollectionTask(ManipulationTask):
@@ -59,6 +75,7 @@ class SampleCollectionTask(ManipulationTask):
     PLATFORM = "lander"
     OBJECT = "sample"
     TERMS = {**ManipulationTask.TERMS, "lift": reward_lift, "place": reward_place}
+    STAGES = {**ManipulationTask.STAGES, "lift": stage_lift}
 
     def add_objects(self, spec):
         part = self.assets["sample"].parts["rock"]
@@ -90,10 +107,11 @@ class SampleCollectionTask(ManipulationTask):
         return float(np.clip(gained / 0.1, 0.0, 1.0)) * float(self.grasped(data))
 
     def reward_place(self, model, data) -> float:
-        """1 - tanh(|sample - bay floor centre| / 0.1 m), counted once the sample is off the ground."""
+        """:func:`reward_place` of this env."""
         if self.object_pos(data)[2] < self._rest_z + 0.02 and not self.in_bay(data):
             return 0.0
-        return tanh_kernel(float(np.linalg.norm(self.object_pos(data) - self.bay_pos(data))), 0.1)
+        return tanh_kernel2(float(np.linalg.norm(self.object_pos(data) - self.bay_pos(data))),
+                            *PLACE_M)
 
     def in_bay(self, data) -> bool:
         """Sample centre within the bay's inner walls and below their top."""
