@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -136,6 +136,31 @@ def terrain_cfg(style: str, size_m: float) -> TerrainCfg:
     cells = 2 ** max(5, math.ceil(math.log2(size_m / MAX_CELL_M)))
     rgba = tuple(float(c) for c in DOMAINS[style].ground_rgba)
     return TerrainCfg(style=style, size_m=float(size_m), cells=cells, rgba=rgba, **_PRESETS[style])
+
+
+# Rough variants (the ``_hard`` tasks): about twice the relief and three times the small-scale
+# roughness of each preset, more rock bumps; still drivable by the rocker-bogie rover (52.5 cm
+# wheels, 60 cm belly clearance). Overrides of the preset, applied with ``dataclasses.replace``.
+_ROUGH: dict[str, dict] = {
+    "moon": dict(relief_rms_m=0.22, roughness_rms_m=0.04, crater_density_per_m2=0.06,
+                 rock_density_per_m2=0.05, rock_radius_m=(0.2, 0.45)),
+    "mars": dict(relief_rms_m=0.16, roughness_rms_m=0.03, ridge_height_m=0.25,
+                 rock_density_per_m2=0.12, rock_radius_m=(0.2, 0.55)),
+    "asteroid": dict(relief_rms_m=0.45, roughness_rms_m=0.07, rock_density_per_m2=0.1),
+    "earth": dict(relief_rms_m=0.35, relief_wavelength_m=(5.0, 60.0), roughness_rms_m=0.03,
+                  rock_density_per_m2=0.03, rock_radius_m=(0.15, 0.4)),
+}
+
+
+def rough_terrain_cfg(style: str, size_m: float) -> TerrainCfg:
+    """The rough variant of :func:`terrain_cfg`: larger relief, more small-scale roughness and
+    more rock bumps than the ``style`` preset (the ``_hard`` tasks' ground).
+
+    Example:
+        >>> rough_terrain_cfg("mars", 30.0).relief_rms_m > terrain_cfg("mars", 30.0).relief_rms_m
+        True
+    """
+    return replace(terrain_cfg(style, size_m), **_ROUGH[style])
 
 
 def generate_terrain(cfg: TerrainCfg, rng: np.random.Generator) -> Heightmap:
