@@ -189,3 +189,14 @@ def test_the_evaluation_reports_each_stage_rate_in_its_line():
                                      "inserted": np.array([True, False])})
     assert result.stage_rates == {"grasp": 1.0, "inserted": 0.5}
     assert "success 0.50, reached: grasp 1.00, inserted 0.50, mean return +2.00" in result.summary()
+
+
+def test_a_wall_budget_stops_training_early_and_still_saves(tmp_path):
+    """--minutes: a budget shorter than one rollout ends training after it, policy saved."""
+    cfg = TrainConfig(task="ingenuity", num_envs=2, steps=100_000, seed=5,
+                      run_dir=str(tmp_path / "run"), backend="sync", eval_envs=0,
+                      max_episode_steps=EPISODE, log_every=32, minutes=1e-6)
+    policy_dir, _ = train(cfg)
+    meta = bundle.read_meta(policy_dir)
+    assert 0 < meta.env_steps < 100_000
+    assert (policy_dir / "model.zip").is_file()
