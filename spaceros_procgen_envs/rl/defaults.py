@@ -39,6 +39,10 @@ TABLE: dict[str, dict[str, Any]] = {
     "perseverance": {"num_envs": 32, "steps": 1_500_000,
                      "ppo": {"policy_kwargs": {"net_arch": [64, 64]}}, "sac": {}},
     "ingenuity": {"num_envs": 32, "steps": 1_000_000, "ppo": {}, "sac": {}},
+    # the hard variants: boulders to go round, rough ground; budgets for a 30-minute curve
+    "perseverance_hard": {"num_envs": 32, "steps": 6_000_000,
+                          "ppo": {"policy_kwargs": {"net_arch": [64, 64]}}, "sac": {}},
+    "ingenuity_hard": {"num_envs": 32, "steps": 4_000_000, "ppo": {}, "sac": {}},
 }
 NORMALIZE = {"norm_obs": True, "norm_reward": True, "clip_obs": 10.0, "gamma": 0.99}
 
