@@ -53,11 +53,11 @@ def kernel2(distance_m: np.ndarray, coarse_m, fine_m) -> np.ndarray:
     return 0.5 * (kernel(distance_m, coarse_m) + kernel(distance_m, fine_m))
 
 
-REACH_M = (0.5, 0.03)  # coarse and fine scales of the reach kernel, m
+REACH_M = (1.0, 0.03)  # coarse and fine scales of the reach kernel, m (the sample starts 0.8 m off)
 
 
 def reward_reach(ee_pos: np.ndarray, object_pos: np.ndarray) -> np.ndarray:
-    """(n,) :func:`kernel2` of |TCP - object| over 0.5 m and 0.03 m; positions (n, 3) world m."""
+    """(n,) :func:`kernel2` of |TCP - object| over 1 m and 0.03 m; positions (n, 3) world m."""
     return kernel2(vecmath.norm(object_pos - ee_pos), *REACH_M)
 
 
@@ -215,7 +215,7 @@ class ManipulationTask(Task):
                 "grasped": np.array([self.grasped(data)], F32)}
 
     def reward_reach(self, model, data) -> float:
-        """:func:`kernel2` of |TCP - object| over 0.5 m and 0.03 m."""
+        """:func:`kernel2` of |TCP - object| over 1 m and 0.03 m."""
         return tanh_kernel2(self.object_distance(data), *REACH_M)
 
     def reward_success(self, model, data) -> float:
