@@ -235,3 +235,9 @@ def test_clamp_targets_keeps_the_lead_and_the_limits():
     np.testing.assert_allclose(out, [[0.2, 0.95]])
     out = clamp_targets(np.array([[-0.5, 2.0]]), q, 0.2, np.array([-0.1, -1.0]), np.array([1.0, 1.1]))
     np.testing.assert_allclose(out, [[-0.1, 1.1]])
+
+
+def test_disturbing_a_free_object_costs_its_speed_until_it_is_held():
+    vel = np.array([[0.3, 0, 0.4, 1.0, 0, 0], [0.3, 0, 0.4, 0, 0, 0], [0.0, 0, 0, 2.0, 0, 0]])
+    held = np.array([False, True, False])
+    np.testing.assert_allclose(debris.reward_disturb(vel, held), [0.5, 0.0, 0.0])

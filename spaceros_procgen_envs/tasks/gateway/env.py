@@ -26,13 +26,15 @@ BERTHED_M = 0.1  # success: payload centre this close to the berth
 class GatewayRewards(RewardCfg):
     """Weights of ``reach`` (TCP near the payload's surface), ``grasp`` (both pads on it),
     ``transport`` (:func:`kernel2` of |payload - berth| over 1 m and 0.1 m, while grasped),
-    ``success`` (the step the payload reaches the berth) and ``action_rate``. The dense terms add
-    up to at most 1 a step (see :func:`~..manipulation.reward_success` for the success weight)."""
+    ``success`` (the step the payload reaches the berth), ``disturb`` (its speed, m/s, while not
+    held; as in debris_capture: do not knock it away) and ``action_rate``. The dense positive
+    terms add up to at most 1 a step (see :func:`~..manipulation.reward_success`)."""
 
     reach: float = 0.2
     grasp: float = 0.3
     transport: float = 0.5
     success: float = 60.0
+    disturb: float = -1.0
     action_rate: float = -0.001
 
 
