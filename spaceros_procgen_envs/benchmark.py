@@ -21,6 +21,10 @@ by its size.
 640 x 480 (one render thread, RGB and depth from one draw), and the env-steps/s of the
 ``<task>_visual`` batch beside the same batch without cameras (thread backend, the largest N;
 the ``_visual`` batch also with each of ``--backends``).
+
+``--train`` measures instead, per task, N and backend (default perseverance, N = 32, thread):
+``train.py``'s PPO throughput (env steps/s, updates included) against the batch's own stepping
+rate, alternately in one run, and their ratio (see :mod:`.rl.bench`).
 """
 
 from __future__ import annotations
@@ -342,11 +346,15 @@ def _ratio(value: float, reference: float | None) -> str:
 FULL = {"tasks": None, "num_envs": [1, 16], "backends": list(BACKENDS), "steps": 200, "repeats": 3}
 QUICK = {"tasks": ["perseverance"], "num_envs": [1, 2], "backends": ["sync", "thread"],
          "steps": 20, "repeats": 1}
+# --train (about 1.5 min on 2 cores): training against the batch's stepping at one size
+TRAIN = {"tasks": ["perseverance"], "num_envs": [32], "backends": ["thread"], "steps": 200,
+         "repeats": 3}
 
 
 def _fill_defaults(args):
-    """Each flag left out takes its FULL or QUICK default (every task for a full run)."""
-    for name, value in (QUICK if args.quick else FULL).items():
+    """Each flag left out takes its FULL, QUICK or TRAIN default (every task for a full run)."""
+    defaults = TRAIN if getattr(args, "train", False) else QUICK if args.quick else FULL
+    for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, list_tasks() if value is None else value)
     return args
@@ -389,6 +397,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also measure recording (--record): env-steps/s with and without it "
                              "and the MB/s written, at the largest --num_envs for each of "
                              "--backends (and the _visual tasks with --cameras)")
+    parser.add_argument("--train", action="store_true",
+                        help="measure only training: train.py's PPO env-steps/s (updates "
+                             "included) against the batch's own stepping rate, alternately, and "
+                             f"their ratio (default: {_words(TRAIN['tasks'])}, N = "
+                             f"{_words(TRAIN['num_envs'])}, {_words(TRAIN['backends'])}, "
+                             f"{TRAIN['repeats']} pairs; needs the rl extra)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of about 20 s: fewer tasks, backends, sizes, steps and "
                              "repeats (see each flag's default); flags given explicitly win")
@@ -396,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path,
                         help="write a PNG of the scaling here (a panel per task)")
     args = _fill_defaults(parser.parse_args(argv))
+    if args.train:
+        return _train_main(parser, args)
     result = run(args.tasks, args.num_envs, args.backends, args.steps, args.repeats,
                  with_async=not args.no_async)
     if args.ros:
@@ -417,4 +433,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.plot:
         plot(result, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _train_main(parser, args) -> int:
+    """``--train``: the training table (and its JSON) only."""
+    from .rl.deps import MissingRLDependency, ensure_rl
+
+    try:
+        ensure_rl(None)
+    except MissingRLDependency as exc:
+        parser.error(str(exc))
+    from .rl.bench import measure_training, training_markdown
+
+    result = {"cores": available_cores()}
+    measure_training(result, args.tasks, args.num_envs, args.backends, args.steps, args.repeats)
+    print(training_markdown(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}", file=sys.stderr)
     return 0

@@ -79,11 +79,29 @@ def test_cameras_mode_measures_rendering_and_the_visual_batch(tmp_path):
     assert "| ingenuity | " in proc.stdout.split("camera frames/s per env")[1]
 
 
+def test_train_mode_measures_training_against_the_batch_and_stores_the_ratio(tmp_path):
+    pytest.importorskip("stable_baselines3", reason="--train needs the rl extra")
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(script_cmd("benchmark.py", "--train", "--num_envs", "2", "--repeats",
+                                     "2", "--steps", "20", "--json", str(out)),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(out.read_text())["train"]
+    assert (row["task"], row["num_envs"], row["backend"]) == ("perseverance", 2, "thread")
+    assert row["batch_env_steps_per_s"] > 0 and row["train_env_steps_per_s"] > 0
+    assert len(row["ratios"]) == 2 and row["ratio"] == pytest.approx(np.median(row["ratios"]))
+    assert row["train_steps"] == 3 * 256 * 2  # whole rollouts of the task's n_steps
+    assert row["checkpoint_s"] > 0
+    assert "| perseverance | 2 | thread | " in proc.stdout
+    assert f"| {row['ratio']:.2f} |" in proc.stdout and "training / batch" in proc.stdout
+
+
 def test_help_explains_every_flag():
     text = subprocess.run(script_cmd("benchmark.py", "--help"), capture_output=True, text=True,
                           check=True).stdout
     assert "backends to measure, any of: sync thread" in " ".join(text.split())
     assert "--quick: sync thread" in " ".join(text.split())
+    assert "--train" in text and "perseverance, N = 32, thread" in " ".join(text.split())
 
 
 def test_flags_given_with_quick_win_over_its_defaults():

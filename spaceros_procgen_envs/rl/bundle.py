@@ -2,13 +2,19 @@
 
 Layout of ``DIR``::
 
-    policy.json       task, domain, algo, seeds, observation keys, action size, versions
+    policy.json       task, domain, algo, seeds, observation keys and layout, action size, versions
     model.zip         the SB3 model (``PPO.save`` / ``SAC.save``)
     vecnormalize.pkl  the ``VecNormalize`` statistics the model was trained with
 
 ``--policy`` takes that folder, its ``model.zip`` or a ``train.py`` run folder (whose final
 policy is ``RUN/policy``). Everything that can go wrong with a path is a
 :class:`PolicyError` with one line naming the path and the fix.
+
+A policy of a task without camera images takes one flat vector (the state keys concatenated,
+:class:`~.layout.FlatLayout`, recorded as ``observation_layout``); :meth:`LoadedPolicy.act`
+flattens a Dict observation the same way. Policies whose model takes the Dict (``_visual``
+tasks, and policies saved before flat observations, whose ``policy.json`` has no layout) act on
+the Dict as before.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import json
 import pickle
 from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +56,9 @@ class PolicyMeta:
     package_version: str = __version__
     format: int = FORMAT
     extra: dict[str, Any] = field(default_factory=dict)
+    # a flat policy's input: [[key, [dims]], ...] in order (FlatLayout.to_json); [] when the
+    # model takes the Dict (a _visual task, or a policy saved before flat observations)
+    observation_layout: list[list] = field(default_factory=list)
 
     def __post_init__(self):
         if self.held_out_seed < 0:
@@ -136,9 +146,30 @@ class LoadedPolicy:
             raise PolicyError(f"--policy {self.path}: cannot load it ({type(exc).__name__}: "
                               f"{exc}); retrain or re-save the policy") from None
         self.normalizer.training = False
-        self.observation_space = self.model.observation_space
+        self.layout = self._layout()
+        # the observations act() takes: the Dict of the policy's keys, in order
+        self.observation_space = self.model.observation_space if self.layout is None \
+            else self.layout.dict_space()
 
-    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        """Deterministic actions for a batch of raw (unnormalised) observations."""
+    def _layout(self):
+        """The flat input's layout; None when the model takes the Dict."""
+        import gymnasium as gym
+
+        from .layout import FlatLayout
+
+        space = self.model.observation_space
+        if isinstance(space, gym.spaces.Dict):
+            return None
+        layout = FlatLayout.from_json(self.meta.observation_layout or [])
+        if not isinstance(space, gym.spaces.Box) or layout.size != space.shape[-1]:
+            raise PolicyError(f"--policy {self.path}: the model takes {space} but {META} gives "
+                              f"a layout of {layout.size} floats; retrain or re-save the policy")
+        return layout
+
+    def act(self, obs: Mapping[str, np.ndarray] | np.ndarray) -> np.ndarray:
+        """Deterministic actions for a batch of raw (unnormalised) observations: a Dict of
+        ``(n, *shape)`` arrays, or for a flat policy also its ``(n, size)`` flat vectors."""
+        if self.layout is not None and isinstance(obs, Mapping):
+            obs = self.layout.flatten(obs)
         actions, _ = self.model.predict(self.normalizer.normalize_obs(obs), deterministic=True)
         return np.asarray(actions, np.float32)

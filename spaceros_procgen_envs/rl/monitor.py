@@ -32,11 +32,13 @@ class ProgressBar:
         self.period_s = 0.25 if self.tty else 10.0
         self._last = -1e9
 
-    def update(self, done: int, stats: str, force: bool = False) -> None:
+    def update(self, done: int, stats: str | Callable[[], str], force: bool = False) -> None:
+        """Redraw if due (or ``force``); ``stats`` may be a callable, only called then."""
         now = time.monotonic()
         if not force and now - self._last < self.period_s:
             return
         self._last = now
+        stats = stats() if callable(stats) else stats
         frac = min(1.0, done / self.total)
         bar = "#" * int(frac * self.width) + "." * (self.width - int(frac * self.width))
         text = (f"{self.label} [{bar}] {frac * 100:3.0f}% {_si(done)}/{_si(self.total)} "
@@ -93,11 +95,12 @@ class TrainMonitor(BaseCallback):
         self.rates = (float("nan"), float("nan"))
 
     def _on_step(self) -> bool:
-        for info in self.locals["infos"]:
-            episode = info.get("episode")
+        infos = self.locals["infos"]
+        for i in np.flatnonzero(self.locals["dones"]):  # only an ended env's info has "episode"
+            episode = infos[i].get("episode")
             if episode is not None:
                 self.episodes += 1
-                self.recent.append((episode, bool(info.get("is_success", False))))
+                self.recent.append((episode, bool(infos[i].get("is_success", False))))
         steps = self.num_timesteps
         self._measure_rates(steps)
         if steps >= self.next_log:
@@ -107,7 +110,7 @@ class TrainMonitor(BaseCallback):
             self.save_fn(steps)
             self.next_ckpt += self.checkpoint_every * max(
                 1, (steps - self.next_ckpt) // self.checkpoint_every + 1)
-        self.bar.update(steps, self.stats_text())
+        self.bar.update(steps, self.stats_text)
         return self.wall_budget_s is None or self.wall_s() < self.wall_budget_s
 
     def _measure_rates(self, steps: int) -> None:

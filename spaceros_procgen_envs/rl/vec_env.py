@@ -6,6 +6,13 @@ by the time limit: exactly Gymnasium's SAME_STEP mode, so the adapter only renam
 keeps what SB3's ``Monitor`` would (``infos[i]["episode"] = {"r", "l", "t"}``, return, length,
 wall seconds) plus each reward term's episode sum and, for each of the task's stages
 (``info["stage/<name>"]``), 1.0 when the episode reached it, computed on whole arrays per step.
+
+Observations are flat for SB3 (``flat=True``, tasks without camera images): one ``Box`` of every
+state key concatenated in the Dict space's key order (:class:`~.layout.FlatLayout`), so training
+runs ``MlpPolicy``, ``VecNormalize`` normalises one array and the rollout buffer stores one.
+``VecNormalize`` keeps a mean and variance per element either way (its running statistics are
+elementwise over the batch axis), so its statistics, clipping and the normalised values are the
+same for a Dict and for the flat Box, element for element. ``_visual`` tasks keep the Dict.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
 import spaceros_procgen_envs  # noqa: F401  (registers the Gymnasium ids)
+
+from .layout import FlatLayout
 
 
 def make_native(task: str, num_envs: int, seed: int, backend: str = "thread",
@@ -34,21 +43,26 @@ class SpaceRosSB3VecEnv(VecEnv):
     Args:
         venv: a ``SpaceRosVectorEnv`` made with ``autoreset_mode="SameStep"``
             (see :func:`make_native`).
+        flat: hand SB3 one flat ``Box`` (:attr:`layout`) instead of the Dict, when the task
+            has no camera images (then :attr:`layout` is None and the Dict stays).
 
     Example:
         >>> from stable_baselines3 import PPO  # doctest: +SKIP
         >>> env = SpaceRosSB3VecEnv(make_native("perseverance", 8, seed=0))
-        >>> PPO("MultiInputPolicy", env, n_steps=64).learn(2048)
+        >>> PPO("MlpPolicy", env, n_steps=64).learn(2048)
     """
 
-    def __init__(self, venv):
+    def __init__(self, venv, flat: bool = True):
         mode = getattr(venv, "autoreset_mode", None)
         if mode is None or mode.value != "SameStep":
             raise ValueError(f"SpaceRosSB3VecEnv needs a batch with autoreset_mode='SameStep', "
                              f"got {mode}; build it with make_native(...)")
         self.venv = venv
         self.render_mode = venv.render_mode
-        super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+        space = venv.single_observation_space
+        self.layout = FlatLayout.of(space) if flat else None
+        super().__init__(venv.num_envs, space if self.layout is None else self.layout.box(space),
+                         venv.single_action_space)
         self._terms = []  # reward term names, read from the first step's info
         self._returns = np.zeros(self.num_envs)
         self._lengths = np.zeros(self.num_envs, np.int64)
@@ -67,7 +81,7 @@ class SpaceRosSB3VecEnv(VecEnv):
         self._returns[:], self._lengths[:] = 0.0, 0
         self._term_sums[:] = 0.0
         self._reached[:] = False
-        return obs
+        return self._obs(obs)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions, np.float32)
@@ -80,7 +94,10 @@ class SpaceRosSB3VecEnv(VecEnv):
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if dones.any():
             self._finish_episodes(infos, dones, terminated, truncated, info)
-        return obs, rewards.astype(np.float32), dones, infos
+        return self._obs(obs), rewards.astype(np.float32), dones, infos
+
+    def _obs(self, obs: dict[str, np.ndarray]):
+        return obs if self.layout is None else self.layout.flatten(obs)
 
     def close(self) -> None:
         self.venv.close()
@@ -110,26 +127,28 @@ class SpaceRosSB3VecEnv(VecEnv):
             self._reached = np.zeros((self.num_envs, len(self._stages)), bool)
         self._returns += rewards
         self._lengths += 1
-        source = info.get("final_info", {})
-        for j, key in enumerate(self._terms):
-            values = info[key]
-            if key in source:  # the ended envs' terms moved to final_info (SAME_STEP)
-                values = np.where(source[f"_{key}"], source[key], values)
-            self._term_sums[:, j] += values
-        for j, key in enumerate(self._stages):
-            values = info[key]
-            if key in source:
-                values = np.where(source[f"_{key}"], source[key], values)
-            self._reached[:, j] |= values
+        if self._terms:
+            self._term_sums += np.column_stack(self._last_step(info, self._terms))
+        if self._stages:
+            self._reached |= np.column_stack(self._last_step(info, self._stages))
+
+    @staticmethod
+    def _last_step(info: dict, keys: list[str]) -> list[np.ndarray]:
+        """Each key's (n,) values of this step; an ended env's sit in ``final_info`` (SAME_STEP)."""
+        source = info.get("final_info")
+        if source is None:
+            return [info[key] for key in keys]
+        return [np.where(source[f"_{key}"], source[key], info[key]) if key in source
+                else info[key] for key in keys]
 
     def _finish_episodes(self, infos, dones, terminated, truncated, info) -> None:
         final, final_obs = info["final_info"], info["final_obs"]
         elapsed = round(time.monotonic() - self._t0, 6)
         for i in np.flatnonzero(dones):
             episode = {"r": float(self._returns[i]), "l": int(self._lengths[i]), "t": elapsed}
-            episode.update({key: float(self._term_sums[i, j]) for j, key in enumerate(self._terms)})
-            episode.update({key: float(self._reached[i, j]) for j, key in enumerate(self._stages)})
-            infos[i] = {"terminal_observation": final_obs[i], "episode": episode,
+            episode.update(zip(self._terms, self._term_sums[i].tolist()))
+            episode.update(zip(self._stages, self._reached[i].astype(float).tolist()))
+            infos[i] = {"terminal_observation": self._obs(final_obs[i]), "episode": episode,
                         "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                         "is_success": bool(final["is_success"][i])}
         self._returns[dones], self._lengths[dones] = 0.0, 0
