@@ -13,7 +13,7 @@ Example:
     >>> from spaceros_procgen_envs.rl.vec_env import SpaceRosSB3VecEnv, make_native  # doctest: +SKIP
     >>> from stable_baselines3 import PPO
     >>> env = SpaceRosSB3VecEnv(make_native("ingenuity", num_envs=8, seed=0, backend="sync"))
-    >>> PPO("MultiInputPolicy", env, n_steps=32, batch_size=256).learn(512)
+    >>> PPO("MlpPolicy", env, n_steps=32, batch_size=256).learn(512)
 """
 
 from .deps import MissingRLDependency, ensure_rl
