@@ -40,7 +40,10 @@ def test_success_pays_in_the_winning_step_and_outweighs_hovering():
     gamma = 0.98  # the arm tasks' PPO discount (rl/defaults.py)
     for cfg in (sample.SampleCollectionRewards(), peg.PegInHoleRewards(),
                 debris.DebrisCaptureRewards(), gateway.GatewayRewards()):
-        dense = sum(w for name, w in vars(cfg).items() if w > 0 and name != "success")
+        # progress terms (approach, carry) sum to the distance gained over an episode: they
+        # pay nothing for hovering, so they are not counted against the success weight
+        dense = sum(w for name, w in vars(cfg).items()
+                    if w > 0 and name not in ("success", "approach", "carry"))
         assert dense == pytest.approx(1.0) and cfg.success > dense / (1.0 - gamma), cfg
 
 
@@ -241,3 +244,14 @@ def test_disturbing_a_free_object_costs_its_speed_until_it_is_held():
     vel = np.array([[0.3, 0, 0.4, 1.0, 0, 0], [0.3, 0, 0.4, 0, 0, 0], [0.0, 0, 0, 2.0, 0, 0]])
     held = np.array([False, True, False])
     np.testing.assert_allclose(debris.reward_disturb(vel, held), [0.5, 0.0, 0.0])
+
+
+def test_progress_terms_pay_the_approach_speed_and_carry_only_while_held():
+    now, prev = np.array([0.5, 0.5, 0.3]), np.array([0.51, 0.49, 0.3])
+    np.testing.assert_allclose(manip.reward_approach(now, prev, 0.02), [0.5, -0.5, 0.0])
+    held = np.array([True, False, True])
+    np.testing.assert_allclose(manip.reward_carry(now, prev, 0.02, held), [0.5, 0.0, 0.0])
+    # an episode's sum is the distance gained / dt, however the path went
+    path = np.array([0.7, 0.6, 0.65, 0.4, 0.1])
+    total = sum(manip.reward_approach(path[k + 1:k + 2], path[k:k + 1], 0.02)[0] for k in range(4))
+    assert total == pytest.approx((0.7 - 0.1) / 0.02)

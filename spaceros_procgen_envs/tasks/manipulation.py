@@ -23,6 +23,7 @@ from ..assets.types import MeshPart
 from ..sim import scene, vecmath
 from ..sim.robots.arm import Arm, ArmCfg
 from ..sim.robots.arm_batch import as_slice, sensor_index
+from ..sim.robots.base import CONTROL_HZ
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
 from .base import F32, Task, box
 from .batchstate import BatchState, stage_calls, stage_flags, term_calls, weighted_terms
@@ -88,6 +89,19 @@ def stage_grasp(grasped: np.ndarray) -> np.ndarray:
     return grasped
 
 
+def reward_approach(approach_m: np.ndarray, prev_approach_m: np.ndarray, dt: float) -> np.ndarray:
+    """(n,) how fast the task's approach distance shrank over the last step, m/s (negative when
+    it grew). Summed over an episode it is the distance gained / dt, so unlike a kernel of the
+    distance it pays for moving closer, never for staying close (see :attr:`PROGRESS`)."""
+    return (prev_approach_m - approach_m) / dt
+
+
+def reward_carry(carry_m: np.ndarray, prev_carry_m: np.ndarray, dt: float,
+                 grasped: np.ndarray) -> np.ndarray:
+    """(n,) while held: how fast the object's distance to where it must go shrank, m/s."""
+    return np.where(grasped, (prev_carry_m - carry_m) / dt, 0.0)
+
+
 def reward_action_rate(action: np.ndarray, prev_action: np.ndarray) -> np.ndarray:
     """(n,) squared change of the action (n, A) since the last step (smoothness penalty)."""
     return np.sum(np.square(action - prev_action), axis=-1).astype(np.float64)
@@ -102,7 +116,12 @@ class ManipulationTask(Task):
     # "prev_action").
     TERMS: ClassVar[dict[str, Callable]] = {"reach": reward_reach, "grasp": reward_grasp,
                                             "success": reward_success,
+                                            "approach": reward_approach, "carry": reward_carry,
                                             "action_rate": reward_action_rate}
+    # Distances whose decrease per step is a progress term: state key (n,) m -> the per-env
+    # method giving it for one env (the per-env path); their values after a reset and after
+    # each step are kept in v.episode["prev_<key>"] (the batch) or self._prev (one env).
+    PROGRESS: ClassVar[dict[str, str]] = {}
     STAGES: ClassVar[dict[str, Callable]] = {"reach": stage_reach, "grasp": stage_grasp}
     WORK_OFFSET: ClassVar[tuple[float, float, float]] = (0.6, 0.0, -0.3)  # from the arm base, m
 
@@ -172,6 +191,8 @@ class ManipulationTask(Task):
         self._batch_terms = term_calls(self.TERMS, [(n, getattr(self.rewards, n))
                                                     for n in self.reward_names])
         self._stage_calls = stage_calls(self.STAGES)
+        self.dt = model.opt.timestep * round(1.0 / (CONTROL_HZ * model.opt.timestep))
+        self._prev: dict[str, float] = {}
         self.bind_objects(model)
 
     def bind_objects(self, model: mujoco.MjModel) -> None:
@@ -222,6 +243,35 @@ class ManipulationTask(Task):
         """1 in the step that wins the episode."""
         return float(self.success(model, data))
 
+    # --- progress terms (PROGRESS) -----------------------------------------------------------
+    def reset(self, model, data, rng) -> None:
+        super().reset(model, data, rng)
+        if self.PROGRESS:
+            mujoco.mj_kinematics(model, data)  # positions of the new episode (forward follows)
+            self._prev = self.progress_distances(data)
+
+    def progress_distances(self, data) -> dict[str, float]:
+        """Every :attr:`PROGRESS` distance of this env now, m."""
+        return {key: float(getattr(self, method)(data)) for key, method in self.PROGRESS.items()}
+
+    def episode_state(self, model, data):
+        return {**super().episode_state(model, data),
+                **{f"prev_{key}": np.asarray(value) for key, value in self._prev.items()}}
+
+    def _progress(self, key: str, data) -> float:
+        now = float(getattr(self, self.PROGRESS[key])(data))
+        rate, self._prev[key] = (self._prev[key] - now) / self.dt, now
+        return rate
+
+    def reward_approach(self, model, data) -> float:
+        """How fast the approach distance shrank over the last step, m/s."""
+        return self._progress("approach_m", data)
+
+    def reward_carry(self, model, data) -> float:
+        """While held: how fast the carry distance shrank, m/s."""
+        rate = self._progress("carry_m", data)
+        return rate if self.grasped(data) else 0.0
+
     def reward_grasp(self, model, data) -> float:
         """1 while both finger pads hold the object."""
         return float(self.grasped(data))
@@ -265,7 +315,19 @@ class ManipulationTask(Task):
         """Every weighted term (n,) in :attr:`reward_names` order; the reward is their sum."""
         s = self.batch_state(v)
         s["action"], s["prev_action"] = actions, prev_actions
-        return weighted_terms(self._batch_terms, s)
+        terms = weighted_terms(self._batch_terms, s)
+        for key in self.PROGRESS:  # this step's distances are the next step's previous ones
+            v.episode[f"prev_{key}"][:] = s[key]
+        return terms
+
+    def state_dt(self, v, s):
+        return v.dt
+
+    def state_prev_approach_m(self, v, s):
+        return v.episode["prev_approach_m"]
+
+    def state_prev_carry_m(self, v, s):
+        return v.episode["prev_carry_m"]
 
     def success_batch(self, v) -> np.ndarray:
         """(n,) bool: the episode is won (subclasses)."""

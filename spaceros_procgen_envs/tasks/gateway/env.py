@@ -35,6 +35,8 @@ class GatewayRewards(RewardCfg):
     transport: float = 0.5
     success: float = 60.0
     disturb: float = -1.0
+    approach: float = 2.0
+    carry: float = 2.0
     action_rate: float = -0.001
 
 
@@ -68,6 +70,7 @@ class GatewayTask(DebrisCaptureTask):
     REWARDS = GatewayRewards
     TERMS = {**DebrisCaptureTask.TERMS, "transport": reward_transport}
     STAGES = {**DebrisCaptureTask.STAGES, "transport": stage_transport}
+    PROGRESS = {"approach_m": "nearest_m", "carry_m": "carry_m"}
     PLATFORM = "station"
     SPAWN_SITE = "workspace"
     REACH_SCALE_M = 0.3  # the arm is 3x the size of the Panda-like one
@@ -125,7 +128,22 @@ class GatewayTask(DebrisCaptureTask):
 
     # --- the batch ------------------------------------------------------------------------
     def episode_state(self, model, data):
-        return {"target_pos": data.mocap_pos[self._berth].copy()}
+        return {**super().episode_state(model, data),
+                "target_pos": data.mocap_pos[self._berth].copy()}
+
+    def nearest_m(self, data) -> float:
+        """|TCP - the payload's nearest hull vertex|, m."""
+        return float(np.linalg.norm(self.nearest_rel(data)))
+
+    def carry_m(self, data) -> float:
+        """|payload centre - berth|, m."""
+        return self.target_distance(data)
+
+    def state_approach_m(self, v, s):
+        return vecmath.norm(s["nearest_rel"])
+
+    def state_carry_m(self, v, s):
+        return vecmath.norm(s["target_pos"] - s["object_pos"])
 
     def state_target_pos(self, v, s):
         return v.episode["target_pos"]

@@ -40,6 +40,7 @@ class PegInHoleRewards(RewardCfg):
     alignment: float = 0.4
     insertion: float = 0.5
     success: float = 60.0
+    approach: float = 2.0
     action_rate: float = -0.001
 
 
@@ -127,6 +128,7 @@ class PegInHoleTask(ManipulationTask):
     TERMS = {**ManipulationTask.TERMS, "alignment": reward_alignment, "insertion": reward_insertion}
     STAGES = {"grasp": ManipulationTask.STAGES["grasp"], "aligned": stage_aligned,
               "inserted": stage_inserted}
+    PROGRESS = {"approach_m": "approach_m"}
     PLATFORM = "lander"
     OBJECT = "peg"
 
@@ -249,6 +251,14 @@ class PegInHoleTask(ManipulationTask):
 
     def state_orientation_error(self, v, s):
         return orientation_error(s["object_quat"], s["hole_quat"])
+
+    def approach_m(self, data) -> float:
+        """:func:`approach_distance` of this env, m."""
+        depth, offset = self.tip_depth_and_offset(data)
+        return math.sqrt(offset * offset + min(depth, 0.0) ** 2)
+
+    def state_approach_m(self, v, s):
+        return approach_distance(s["tip_depth"], s["tip_offset"])
 
     def state_clearance(self, v, s):
         return v.const["clearance"]
