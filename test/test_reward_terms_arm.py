@@ -195,9 +195,13 @@ def test_orientation_error_and_alignment():
     err = peg.orientation_error(q0, q1)
     np.testing.assert_allclose(err, [0.0, 0.0, 0.3], atol=1e-7)  # q and -q are one rotation
     depth, offset = np.array([0.01, 0.0, -0.03]), np.array([0.0, 0.04, 0.0])
-    # in the hole on its axis: distance 0; 4 cm off the axis; 3 cm above the opening
-    np.testing.assert_allclose(peg.approach_distance(depth, offset), [0.0, 0.04, 0.03])
-    np.testing.assert_allclose(peg.reward_alignment(depth, offset, err),
+    clearance = np.full(3, 0.001)
+    # in the hole on its axis: distance 0; 4 cm off the axis at the opening; 3 cm above it
+    np.testing.assert_allclose(peg.approach_distance(depth, offset, clearance), [0.0, 0.04, 0.03])
+    # beside the block, 5 cm down and 12 cm off the axis: as far as 13 cm from the opening
+    beside = peg.approach_distance(np.array([0.05]), np.array([0.12]), clearance[:1])
+    np.testing.assert_allclose(beside, [0.13])
+    np.testing.assert_allclose(peg.reward_alignment(depth, offset, clearance, err),
                                [1.0, 0.5 * (k2(0.04, 1.0, 0.03) + 1.0),
                                 0.5 * (k2(0.03, 1.0, 0.03) + K1)], atol=1e-7)
 

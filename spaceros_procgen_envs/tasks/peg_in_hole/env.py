@@ -85,17 +85,22 @@ def inserted_fraction(tip_depth: np.ndarray, tip_offset: np.ndarray, hole_depth:
     return np.where(inside, vecmath.clip(tip_depth / hole_depth, 0.0, 1.0), 0.0)
 
 
-def approach_distance(tip_depth: np.ndarray, tip_offset: np.ndarray) -> np.ndarray:
-    """(n,) distance (m) from the peg tip to the hole's axis below the opening: the offset from
-    the axis, plus the height above the opening while the tip is above it."""
-    return np.sqrt(tip_offset * tip_offset + np.square(np.minimum(tip_depth, 0.0)))
+def approach_distance(tip_depth: np.ndarray, tip_offset: np.ndarray,
+                      clearance: np.ndarray) -> np.ndarray:
+    """(n,) how far (m) the peg tip is from entering the hole: on the hole's axis (within the
+    clearance + 4 mm) its height above the opening (0 once in), elsewhere its distance to the
+    opening's centre, so a tip that goes down beside the block gains nothing (a run with the
+    distance to the axis below the opening learned to park the peg on the ground beside it)."""
+    on_axis = tip_offset <= clearance + LATERAL_TOL_M
+    return np.where(on_axis, np.maximum(-tip_depth, 0.0),
+                    np.sqrt(tip_offset * tip_offset + tip_depth * tip_depth))
 
 
-def reward_alignment(tip_depth: np.ndarray, tip_offset: np.ndarray,
+def reward_alignment(tip_depth: np.ndarray, tip_offset: np.ndarray, clearance: np.ndarray,
                      orientation_error: np.ndarray) -> np.ndarray:
     """(n,) mean of :func:`kernel2` of :func:`approach_distance` over 1 m and 0.03 m, and
     1 - tanh(rotation error / 0.3 rad)."""
-    return 0.5 * (kernel2(approach_distance(tip_depth, tip_offset), *APPROACH_M)
+    return 0.5 * (kernel2(approach_distance(tip_depth, tip_offset, clearance), *APPROACH_M)
                   + kernel(orientation_error, 0.3))
 
 
@@ -209,9 +214,7 @@ class PegInHoleTask(ManipulationTask):
 
     def reward_alignment(self, model, data) -> float:
         """:func:`reward_alignment` of this env."""
-        depth, offset = self.tip_depth_and_offset(data)
-        approach = math.sqrt(offset * offset + min(depth, 0.0) ** 2)
-        return 0.5 * (tanh_kernel2(approach, *APPROACH_M)
+        return 0.5 * (tanh_kernel2(self.approach_m(data), *APPROACH_M)
                       + tanh_kernel(self.orientation_error(data), 0.3))
 
     def reward_insertion(self, model, data) -> float:
@@ -255,10 +258,12 @@ class PegInHoleTask(ManipulationTask):
     def approach_m(self, data) -> float:
         """:func:`approach_distance` of this env, m."""
         depth, offset = self.tip_depth_and_offset(data)
-        return math.sqrt(offset * offset + min(depth, 0.0) ** 2)
+        if offset <= self._clearance + LATERAL_TOL_M:
+            return max(-depth, 0.0)
+        return math.sqrt(offset * offset + depth * depth)
 
     def state_approach_m(self, v, s):
-        return approach_distance(s["tip_depth"], s["tip_offset"])
+        return approach_distance(s["tip_depth"], s["tip_offset"], s["clearance"])
 
     def state_clearance(self, v, s):
         return v.const["clearance"]
