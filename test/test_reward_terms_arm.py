@@ -196,13 +196,17 @@ def test_orientation_error_and_alignment():
     np.testing.assert_allclose(err, [0.0, 0.0, 0.3], atol=1e-7)  # q and -q are one rotation
     depth, offset = np.array([0.01, 0.0, -0.03]), np.array([0.0, 0.04, 0.0])
     clearance = np.full(3, 0.001)
-    # in the hole on its axis: distance 0; 4 cm off the axis at the opening; 3 cm above it
-    np.testing.assert_allclose(peg.approach_distance(depth, offset, clearance), [0.0, 0.04, 0.03])
-    # beside the block, 5 cm down and 12 cm off the axis: as far as 13 cm from the opening
-    beside = peg.approach_distance(np.array([0.05]), np.array([0.12]), clearance[:1])
-    np.testing.assert_allclose(beside, [0.13])
+    # in the hole on its axis: 0; 4 cm off the axis at the opening: 4 cm to the point 5 cm up,
+    # then 5 cm down (rounded: sqrt(0.04^2 + 0.05^2) + 0.05); 3 cm above it, on the axis: 3 cm
+    np.testing.assert_allclose(peg.approach_distance(depth, offset, clearance),
+                               [0.0, math.hypot(0.04, 0.05) + 0.05, 0.03])
+    # beside the block, 5 cm down and 12 cm off the axis: further than 12 cm off at the point
+    beside, over = (peg.approach_distance(np.array([d]), np.array([0.12]), clearance[:1])
+                    for d in (0.05, -0.05))
+    np.testing.assert_allclose(over, [0.17])
+    assert beside[0] > over[0]
     np.testing.assert_allclose(peg.reward_alignment(depth, offset, clearance, err),
-                               [1.0, 0.5 * (k2(0.04, 1.0, 0.03) + 1.0),
+                               [1.0, 0.5 * (k2(math.hypot(0.04, 0.05) + 0.05, 1.0, 0.03) + 1.0),
                                 0.5 * (k2(0.03, 1.0, 0.03) + K1)], atol=1e-7)
 
 

@@ -44,6 +44,7 @@ class PegInHoleRewards(RewardCfg):
     action_rate: float = -0.001
 
 
+PRE_INSERT_M = 0.05  # the approach goes over a point this far above the opening, on its axis
 APPROACH_M = (1.0, 0.03)  # coarse and fine scales of the alignment's distance kernel, m
 # (the peg tip starts about 0.65 m above the opening: the coarse scale must reach that far)
 
@@ -87,13 +88,16 @@ def inserted_fraction(tip_depth: np.ndarray, tip_offset: np.ndarray, hole_depth:
 
 def approach_distance(tip_depth: np.ndarray, tip_offset: np.ndarray,
                       clearance: np.ndarray) -> np.ndarray:
-    """(n,) how far (m) the peg tip is from entering the hole: on the hole's axis (within the
-    clearance + 4 mm) its height above the opening (0 once in), elsewhere its distance to the
-    opening's centre, so a tip that goes down beside the block gains nothing (a run with the
-    distance to the axis below the opening learned to park the peg on the ground beside it)."""
+    """(n,) how far (m) the peg tip is from entering the hole, along a path over a point
+    :data:`PRE_INSERT_M` above the opening: on the hole's axis (within the clearance + 4 mm)
+    its height above the opening (0 once in); elsewhere its distance to that point plus
+    :data:`PRE_INSERT_M`. So a tip that goes down beside the block only gets further (two runs
+    with distances to the opening or to the axis below it learned to park the peg on the ground
+    beside the block)."""
     on_axis = tip_offset <= clearance + LATERAL_TOL_M
+    above = tip_depth + PRE_INSERT_M  # height below the pre-insertion point
     return np.where(on_axis, np.maximum(-tip_depth, 0.0),
-                    np.sqrt(tip_offset * tip_offset + tip_depth * tip_depth))
+                    np.sqrt(tip_offset * tip_offset + above * above) + PRE_INSERT_M)
 
 
 def reward_alignment(tip_depth: np.ndarray, tip_offset: np.ndarray, clearance: np.ndarray,
@@ -260,7 +264,8 @@ class PegInHoleTask(ManipulationTask):
         depth, offset = self.tip_depth_and_offset(data)
         if offset <= self._clearance + LATERAL_TOL_M:
             return max(-depth, 0.0)
-        return math.sqrt(offset * offset + depth * depth)
+        above = depth + PRE_INSERT_M
+        return math.sqrt(offset * offset + above * above) + PRE_INSERT_M
 
     def state_approach_m(self, v, s):
         return approach_distance(s["tip_depth"], s["tip_offset"], s["clearance"])
