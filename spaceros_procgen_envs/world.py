@@ -29,7 +29,7 @@ from .assets.types import Asset
 from .registry import get_task, is_visual
 from .sim import cameras as cams
 from .sim import scene
-from .sim.robots.base import CONTROL_HZ
+from .sim.robots.base import CONTROL_HZ, control_substeps
 from .sim.world_cache import WorldStore
 
 LOAD_THREADS = 8  # at most, threads loading cached models (capped by the usable cores)
@@ -140,7 +140,7 @@ class SimEnv:
         self._live: _BatchRow | None = None
         self.render_thread: cams.RenderThread | None = None
         self._own_render_thread = False
-        self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
+        self.substeps = control_substeps(self.model)
         self.max_steps = int(round(spec.time_limit_s * CONTROL_HZ))
         self.observation_space = draft.state_space or self.task.observation_space()
         self.obs_keys = tuple(self.observation_space.keys())  # the state keys (float32)

@@ -24,7 +24,7 @@ import numpy as np
 from mujoco.batch import Batch, SimulationError
 
 from .. import forksafe
-from .robots.base import CONTROL_HZ
+from .robots.base import control_substeps
 
 # Fields most tasks read; others bind on first use through :meth:`BatchView.field`.
 _FIELDS = ("qpos", "qvel", "ctrl", "time", "xpos", "xquat", "xmat", "site_xpos", "site_xmat",
@@ -62,7 +62,7 @@ class BatchView:
         self._bound: dict[str, np.ndarray] = {}
         for name in _FIELDS:
             setattr(self, name, self.field(name))
-        self.substeps = max(1, round(1.0 / (CONTROL_HZ * self.model.opt.timestep)))
+        self.substeps = control_substeps(self.model)
         self.dt = self.substeps * self.model.opt.timestep
         self.const: dict[str, np.ndarray] = {}
         self.episode: dict[str, np.ndarray] = {}

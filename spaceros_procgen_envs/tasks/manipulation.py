@@ -23,7 +23,7 @@ from ..assets.types import MeshPart
 from ..sim import scene, vecmath
 from ..sim.robots.arm import Arm, ArmCfg
 from ..sim.robots.arm_batch import as_slice, sensor_index
-from ..sim.robots.base import CONTROL_HZ
+from ..sim.robots.base import control_substeps
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
 from .base import F32, Task, box
 from .batchstate import BatchState, stage_calls, stage_flags, term_calls, weighted_terms
@@ -191,7 +191,7 @@ class ManipulationTask(Task):
         self._batch_terms = term_calls(self.TERMS, [(n, getattr(self.rewards, n))
                                                     for n in self.reward_names])
         self._stage_calls = stage_calls(self.STAGES)
-        self.dt = model.opt.timestep * round(1.0 / (CONTROL_HZ * model.opt.timestep))
+        self.dt = model.opt.timestep * control_substeps(model)
         self._prev: dict[str, float] = {}
         self.bind_objects(model)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..assets.types import Heightmap, MeshAsset
 from ..sim import scene, vecmath
-from ..sim.robots.base import CONTROL_HZ
+from ..sim.robots.base import control_substeps
 from .base import F32, Task, box
 
 
@@ -80,7 +80,7 @@ class WaypointTask(Task):
 
     def bind_task(self, model):
         self.waypoint = Waypoint(self.assets.get("terrain"), self.DISTANCE_M, self.RADIUS_M)
-        self.dt = model.opt.timestep * round(1.0 / (CONTROL_HZ * model.opt.timestep))
+        self.dt = model.opt.timestep * control_substeps(model)
 
     def reset_objects(self, model, data, rng):
         self.waypoint.sample(rng, self.ALTITUDE_M)

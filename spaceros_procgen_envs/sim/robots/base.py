@@ -25,6 +25,11 @@ import mujoco
 import numpy as np
 
 CONTROL_HZ = 50.0  # agent rate, SPEC 3
+
+
+def control_substeps(model) -> int:
+    """MuJoCo steps per agent step (1 / CONTROL_HZ of sim time) for ``model``'s time step."""
+    return max(1, round(1.0 / (CONTROL_HZ * model.opt.timestep)))
 TIMESTEP_S = 0.005  # default physics step: 4 substeps per control step
 
 
