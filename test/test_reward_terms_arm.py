@@ -132,9 +132,23 @@ def test_place_counts_once_off_the_ground_or_in_the_bay():
     rest = np.full(3, 0.05)
     pos = np.array([[0.1, 0, 0.05], [0.1, 0, 0.08], [0.1, 0, 0.05]])  # on ground, lifted, on ground
     inside = np.array([False, False, True])
-    near = [k2(d, 0.5, 0.05) for d in np.linalg.norm(pos, axis=1)]
-    np.testing.assert_allclose(sample.reward_place(pos, BAY[:3], rest, inside),
-                               [0.0, near[1], near[2]])
+    carry = np.array([0.3, 0.4, 0.05])
+    np.testing.assert_allclose(sample.reward_place(pos, rest, inside, carry),
+                               [0.0, k2(0.4, 0.5, 0.05), k2(0.05, 0.5, 0.05)])
+
+
+def test_place_distance_goes_over_the_bay_wall_not_through_the_shelf():
+    pre = sample.PRE_PLACE_M
+    pos = np.array([[0.0, 0.0, 0.03],    # resting on the bay floor
+                    [0.1, -0.1, 0.30],   # above the bay, within its walls
+                    [0.0, 0.0, pre],     # at the point over the bay
+                    [0.4, 0.0, pre],     # level with it, 0.4 m off
+                    [0.3, 0.0, 0.0]])    # beside the shelf, at floor height
+    dist = sample.place_distance(pos, np.zeros((5, 3)), np.tile([0.12, 0.12, 0.08], (5, 1)))
+    np.testing.assert_allclose(dist, [0.03, 0.30, pre, 0.4 + pre, math.hypot(0.3, pre) + pre])
+    # going straight at the bay from beside the shelf gets no nearer than going up first
+    assert dist[4] > sample.place_distance(pos[4:] + [0, 0, pre], np.zeros((1, 3)),
+                                           np.tile([0.12, 0.12, 0.08], (1, 1)))[0]
 
 
 def _rot_z(angle: float) -> np.ndarray:

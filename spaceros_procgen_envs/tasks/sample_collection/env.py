@@ -16,7 +16,8 @@ ROCK_DENSITY_KGPM3 = 2600.0  # basalt-like regolith rock
 @dataclass(frozen=True)
 class SampleCollectionRewards(RewardCfg):
     """Weights of ``reach`` (TCP near the sample), ``grasp`` (both pads hold it), ``lift``
-    (height gained while held, saturating at 0.1 m), ``place`` (sample near the bay floor),
+    (height gained while held, saturating at 0.1 m), ``place`` (sample near the bay floor,
+    along :func:`place_distance`), ``carry`` (how fast that distance shrinks while held, m/s),
     ``success`` (the step the sample comes to rest in the bay) and ``action_rate``.
 
     The dense terms add up to at most 1 a step and each stage pays more than the one before,
@@ -27,11 +28,13 @@ class SampleCollectionRewards(RewardCfg):
     grasp: float = 0.15
     lift: float = 0.25
     place: float = 0.5
+    carry: float = 2.0
     success: float = 60.0
     action_rate: float = -0.001
 
 
 PLACE_M = (0.5, 0.05)  # coarse and fine scales of the place kernel, m
+PRE_PLACE_M = 0.15  # the carry goes over a point this far above the bay floor's centre, m
 
 
 def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) -> np.ndarray:
@@ -51,12 +54,27 @@ def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray)
     return vecmath.clip((object_pos[:, 2] - rest_z) / 0.1, 0.0, 1.0) * grasped
 
 
-def reward_place(object_pos: np.ndarray, bay_pos: np.ndarray, rest_z: np.ndarray,
-                 in_bay: np.ndarray) -> np.ndarray:
-    """(n,) :func:`kernel2` of |sample - bay floor centre| over 0.5 m and 0.05 m, once the
-    sample is off the ground (2 cm above its resting height) or in the bay."""
+def place_distance(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray
+                   ) -> np.ndarray:
+    """(n,) how far (m) the sample is from the bay floor along a path over a point
+    :data:`PRE_PLACE_M` above the floor's centre: over the bay's inner footprint, its height
+    above the floor; elsewhere its distance to that point plus :data:`PRE_PLACE_M`.
+
+    The bay sits on the shelf, its walls 8 cm high: the straight line from a sample on the
+    ground to the bay floor runs into the shelf's front and the bay wall, so a kernel of that
+    straight distance pays for pressing the sample against them."""
+    rel = object_pos - bay_pos
+    over = (np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1])
+    rel_pre = rel - np.array([0.0, 0.0, PRE_PLACE_M])
+    return np.where(over, np.maximum(rel[:, 2], 0.0), vecmath.norm(rel_pre) + PRE_PLACE_M)
+
+
+def reward_place(object_pos: np.ndarray, rest_z: np.ndarray, in_bay: np.ndarray,
+                 carry_m: np.ndarray) -> np.ndarray:
+    """(n,) :func:`kernel2` of :func:`place_distance` (``carry_m``) over 0.5 m and 0.05 m,
+    once the sample is off the ground (2 cm above its resting height) or in the bay."""
     counted = (object_pos[:, 2] >= rest_z + 0.02) | in_bay
-    return np.where(counted, kernel2(vecmath.norm(object_pos - bay_pos), *PLACE_M), 0.0)
+    return np.where(counted, kernel2(carry_m, *PLACE_M), 0.0)
 
 
 LIFTED_M = 0.05  # stage "lift": held this far above its resting height
@@ -76,6 +94,7 @@ class SampleCollectionTask(ManipulationTask):
     OBJECT = "sample"
     TERMS = {**ManipulationTask.TERMS, "lift": reward_lift, "place": reward_place}
     STAGES = {**ManipulationTask.STAGES, "lift": stage_lift}
+    PROGRESS = {"carry_m": "carry_m"}
 
     def add_objects(self, spec):
         part = self.assets["sample"].parts["rock"]
@@ -110,8 +129,15 @@ class SampleCollectionTask(ManipulationTask):
         """:func:`reward_place` of this env."""
         if self.object_pos(data)[2] < self._rest_z + 0.02 and not self.in_bay(data):
             return 0.0
-        return tanh_kernel2(float(np.linalg.norm(self.object_pos(data) - self.bay_pos(data))),
-                            *PLACE_M)
+        return tanh_kernel2(self.carry_m(data), *PLACE_M)
+
+    def carry_m(self, data) -> float:
+        """:func:`place_distance` of this env, m."""
+        rel = self.object_pos(data) - self.bay_pos(data)
+        half_x, half_y, _ = self._bay_half
+        if abs(rel[0]) < half_x and abs(rel[1]) < half_y:
+            return max(float(rel[2]), 0.0)
+        return float(np.linalg.norm(rel - (0.0, 0.0, PRE_PLACE_M))) + PRE_PLACE_M
 
     def in_bay(self, data) -> bool:
         """Sample centre within the bay's inner walls and below their top."""
@@ -134,6 +160,9 @@ class SampleCollectionTask(ManipulationTask):
 
     def state_in_bay(self, v, s):
         return in_bay(s["object_pos"], s["bay_pos"], v.const["bay_half"])
+
+    def state_carry_m(self, v, s):
+        return place_distance(s["object_pos"], s["bay_pos"], v.const["bay_half"])
 
     def observe_task_batch(self, v):
         s = self.batch_state(v)
