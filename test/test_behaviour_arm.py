@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -76,6 +78,39 @@ def test_scripted_grasp_lifts_the_rock_and_earns_grasp_and_lift(seed):
     assert script.obs["object_pos"][2] - lift_start > 0.08, "the rock did not rise with the gripper"
     assert script.obs["grasped"][0] == 1.0
     assert script.earned["reward/grasp"] > 0 and script.earned["reward/lift"] > 0
+
+
+def test_scripted_collection_drops_the_sample_in_the_bay_within_the_time_limit():
+    """Reach, grasp, lift, carry over the bay wall, lower and let go, at the arm's top speed:
+    success, with the carry term paid on the way (20 s episodes: this takes about 9 s)."""
+    script = Script(make("sample_collection", seed=42), seed=0)
+
+    def until(steps: int, policy, done) -> None:
+        for _ in range(steps):
+            if script.success or done(script.obs):
+                return
+            script.run(1, policy)
+
+    def near(target) -> Callable:
+        return lambda o: np.linalg.norm(target(o)) < 0.01
+
+    above = lambda o: o["object_rel"] + np.float32([0, 0, 0.06])  # noqa: E731
+    pads = lambda o: o["object_rel"] + np.float32([0, 0, 0.005])  # noqa: E731
+    bay_z = float(script.obs["bay_pos"][2])
+    up = lambda o: np.float32([0, 0, bay_z + 0.2 - o["object_pos"][2]])  # noqa: E731
+    over = lambda o: o["bay_pos"] + np.float32([0, 0, 0.2]) - o["object_pos"]  # noqa: E731
+    low = lambda o: o["bay_pos"] + np.float32([0, 0, 0.06]) - o["object_pos"]  # noqa: E731
+    until(200, lambda o: move_towards(above(o), -1, 12.0), near(above))
+    until(80, lambda o: move_towards(pads(o), -1, 12.0), near(pads))
+    until(12, lambda o: move_towards(np.zeros(3), 1), lambda o: False)
+    assert script.obs["grasped"][0] == 1.0
+    until(150, lambda o: move_towards(up(o), 1, 12.0), lambda o: o["object_pos"][2] > bay_z + 0.12)
+    until(200, lambda o: move_towards(over(o), 1, 12.0), lambda o: np.linalg.norm(over(o)[:2]) < 0.03)
+    assert script.obs["grasped"][0] == 1.0, "the sample slipped out on the way to the bay"
+    until(80, lambda o: move_towards(low(o), 1, 12.0), near(low))
+    until(60, lambda o: move_towards(np.zeros(3), -1), lambda o: False)
+    assert script.success, "the sample did not come to rest in the bay"
+    assert script.earned["reward/carry"] > 0 and script.earned["reward/place"] > 0
 
 
 # --- peg_in_hole ---------------------------------------------------------------------------
