@@ -172,6 +172,21 @@ def test_nearest_rel_finds_the_vertex_nearest_the_tcp_in_the_world_frame():
         debris.padded_vertices(verts, 2)
 
 
+def test_gateway_approach_comes_down_onto_the_payload_from_above():
+    pre = gateway.PRE_GRASP_M
+    rel = np.array([[0.0, 0.0, -0.3],    # vertex 0.3 m straight below the TCP: on the way down
+                    [0.0, 0.0, 0.0],     # at the vertex
+                    [0.0, 0.0, 0.03],    # 3 cm below it, fingers round it
+                    [0.3, 0.0, 0.0],     # level with it, 0.3 m aside
+                    [0.0, 0.0, 0.3]])    # 0.3 m under it: round to the top first
+    dist = gateway.grasp_path_distance(rel)
+    np.testing.assert_allclose(dist, [0.3, 0.0, 0.0, math.hypot(0.3, pre) + pre, 0.4 + pre])
+    np.testing.assert_allclose(gateway.reward_reach(dist, 0.3), [k2(d, 0.9, 0.1) for d in dist])
+    # going sideways straight at the vertex gets no nearer than going over it first
+    assert gateway.grasp_path_distance(np.array([[0.1, 0.0, 0.0]]))[0] > \
+        gateway.grasp_path_distance(np.array([[0.1, 0.0, -pre]]))[0]
+
+
 def test_debris_reach_and_damping():
     rel = np.array([[0.0, 0, 0], [0, 0.3, 0]])
     np.testing.assert_allclose(debris.reward_reach(rel, 0.3), [1.0, k2(0.3, 0.9, 0.1)])
