@@ -82,6 +82,22 @@ def test_rotate_inverse_matches_mujoco():
         np.testing.assert_allclose(o, ref, atol=1e-12)
 
 
+def test_rotation_vector_turns_one_orientation_into_the_other():
+    rng = np.random.default_rng(3)
+    q_from, q_to = (q / np.linalg.norm(q, axis=1, keepdims=True)
+                    for q in rng.normal(size=(2, 30, 4)))
+    rot = vecmath.rotation_vector(q_from, q_to)
+    angle = np.linalg.norm(rot, axis=1)
+    assert (angle <= np.pi + 1e-12).all()
+    for r, a, q0, q1 in zip(rot, angle, q_from, q_to):
+        turn, out = np.zeros(4), np.zeros(4)
+        mujoco.mju_axisAngle2Quat(turn, r / a, a)
+        mujoco.mju_mulQuat(out, turn, q0)
+        np.testing.assert_allclose(out * np.sign(out @ q1), q1, atol=1e-12)
+    np.testing.assert_allclose(vecmath.rotation_vector(q_from, q_from), 0.0, atol=1e-12)
+    np.testing.assert_allclose(vecmath.rotation_vector(q_from, -q_from), 0.0, atol=1e-12)
+
+
 def test_mat_to_quat_round_trips():
     rng = np.random.default_rng(2)
     quat = rng.normal(size=(30, 4))

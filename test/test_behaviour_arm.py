@@ -114,21 +114,15 @@ def test_scripted_collection_drops_the_sample_in_the_bay_within_the_time_limit()
 
 
 # --- peg_in_hole ---------------------------------------------------------------------------
-def yaw_of(quat: np.ndarray) -> float:
-    w, x, y, z = (float(v) for v in quat)
-    return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
-
-
 def peg_over_hole(obs, height: float, offset=(0.0, 0.0), gain: float = 8.0,
                   max_vz: float = 1.0) -> np.ndarray:
     """Hold the peg; put its tip ``height`` m over the hole's opening (+ ``offset`` m in xy),
-    yawed like the hole, descending no faster than ``max_vz`` (action units)."""
+    turned like the hole (its ``hole_rot`` observation), descending no faster than ``max_vz``
+    (action units)."""
     target = obs["peg_tip_rel"] + np.float32([*offset, height])
     action = move_towards(target, 1.0, gain)
     action[2] = np.clip(action[2], -max_vz, max_vz)
-    yaw_error = yaw_of(obs["hole_quat"]) - yaw_of(obs["object_quat"])
-    yaw_error = (yaw_error + np.pi) % (2 * np.pi) - np.pi
-    action[5] = np.clip(3.0 * yaw_error, -1, 1)
+    action[3:6] = np.clip(3.0 * obs["hole_rot"], -1, 1)  # turn along the rotation to the hole's
     return action
 
 

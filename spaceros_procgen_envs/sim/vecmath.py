@@ -37,6 +37,23 @@ def yaw(quat: np.ndarray) -> np.ndarray:
     return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
+def rotation_vector(q_from: np.ndarray, q_to: np.ndarray) -> np.ndarray:
+    """(n, 3) world-frame rotation vector (axis x angle, rad, angle in [0, pi]) of the shortest
+    rotation taking orientation ``q_from`` to ``q_to`` (both (n, 4)): q_to = exp(r) q_from.
+    Turning a body at angular velocity ``k * r`` (world axes) brings it to ``q_to``."""
+    w1, x1, y1, z1 = q_to.T
+    w2, x2, y2, z2 = q_from[:, 0], -q_from[:, 1], -q_from[:, 2], -q_from[:, 3]  # conjugate
+    w = w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2
+    v = np.stack([w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                  w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+                  w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=1)
+    v *= np.where(w < 0.0, -1.0, 1.0)[:, None]  # q and -q: the same rotation; take the short way
+    sin_half = norm(v)
+    angle = 2.0 * np.arctan2(sin_half, np.abs(w))
+    scale = np.where(sin_half > 1e-12, angle / np.maximum(sin_half, 1e-12), 2.0)
+    return v * scale[:, None]
+
+
 def tilt_cos(quat: np.ndarray) -> np.ndarray:
     """z component of the body z axis in the world (cos of the tilt), (n,)."""
     x, y = quat[:, 1], quat[:, 2]

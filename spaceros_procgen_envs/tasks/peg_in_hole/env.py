@@ -130,7 +130,10 @@ class PegInHoleTask(ManipulationTask):
 
     Observations (besides the arm's and ManipulationTask's ``object_*`` keys for the peg):
     ``hole_pos`` (world position of the centre of the hole's opening, m), ``hole_quat`` (the
-    block's orientation, wxyz) and ``peg_tip_rel`` (hole opening centre minus peg tip, m).
+    block's orientation, wxyz), ``peg_tip_rel`` (hole opening centre minus peg tip, m) and
+    ``hole_rot`` (the rotation from the peg's orientation to the block's, as a world-frame
+    rotation vector, rad: turning at an angular velocity along it lines the peg up; a policy
+    would otherwise have to work it out from two quaternions).
     """
 
     REWARDS = PegInHoleRewards
@@ -208,13 +211,16 @@ class PegInHoleTask(ManipulationTask):
     # --- observations, rewards, success -----------------------------------------------------
     def task_observation_space(self):
         return {**super().task_observation_space(), "hole_pos": box((3,)),
-                "hole_quat": box((4,), -1.0, 1.0), "peg_tip_rel": box((3,))}
+                "hole_quat": box((4,), -1.0, 1.0), "peg_tip_rel": box((3,)),
+                "hole_rot": box((3,), -np.pi, np.pi)}
 
     def observe_task(self, model, data):
         top = self.hole_top(data)
         return {**super().observe_task(model, data), "hole_pos": top.astype(F32),
                 "hole_quat": data.xquat[self._hole].astype(F32),
-                "peg_tip_rel": (top - self.peg_tip(data)).astype(F32)}
+                "peg_tip_rel": (top - self.peg_tip(data)).astype(F32),
+                "hole_rot": vecmath.rotation_vector(data.xquat[self._obj][None],
+                                                    data.xquat[self._hole][None])[0].astype(F32)}
 
     def reward_alignment(self, model, data) -> float:
         """:func:`reward_alignment` of this env."""
@@ -281,7 +287,8 @@ class PegInHoleTask(ManipulationTask):
         s = self.batch_state(v)
         return {**super().observe_task_batch(v), "hole_pos": s["hole_top"].astype(F32),
                 "hole_quat": s["hole_quat"].astype(F32),
-                "peg_tip_rel": (s["hole_top"] - s["peg_tip"]).astype(F32)}
+                "peg_tip_rel": (s["hole_top"] - s["peg_tip"]).astype(F32),
+                "hole_rot": vecmath.rotation_vector(s["object_quat"], s["hole_quat"]).astype(F32)}
 
     def success_batch(self, v):
         return self.batch_state(v)["inserted"] >= SUCCESS_DEPTH
