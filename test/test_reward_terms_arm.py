@@ -234,9 +234,17 @@ def test_orientation_error_and_alignment():
                     for d in (0.05, -0.05))
     np.testing.assert_allclose(over, [0.17])
     assert beside[0] > over[0]
-    np.testing.assert_allclose(peg.reward_alignment(depth, offset, clearance, err),
+    held = np.array([True, True, True])
+    np.testing.assert_allclose(peg.reward_alignment(depth, offset, clearance, err, held),
                                [1.0, 0.5 * (k2(math.hypot(0.04, 0.05) + 0.05, 1.0, 0.03) + 1.0),
                                 0.5 * (k2(0.03, 1.0, 0.03) + K1)], atol=1e-7)
+    # a dropped peg earns neither alignment nor approach, however it falls
+    dropped = np.array([False, False, False])
+    assert not peg.reward_alignment(depth, offset, clearance, err, dropped).any()
+    falling = peg.reward_approach(np.full(3, 0.1), np.full(3, 0.3), 0.02, dropped)
+    assert not falling.any()
+    np.testing.assert_allclose(peg.reward_approach(np.full(3, 0.1), np.full(3, 0.3), 0.02, held),
+                               10.0)
 
 
 def test_cross_is_numpys():
