@@ -267,10 +267,15 @@ class ManipulationTask(Task):
         """How fast the approach distance shrank over the last step, m/s."""
         return self._progress("approach_m", data)
 
+    def _progress_while_held(self, key: str, data) -> float:
+        """:meth:`_progress` of ``key``, paid only while the object is held (the distance is
+        tracked either way)."""
+        rate = self._progress(key, data)
+        return rate if self.grasped(data) else 0.0
+
     def reward_carry(self, model, data) -> float:
         """While held: how fast the carry distance shrank, m/s."""
-        rate = self._progress("carry_m", data)
-        return rate if self.grasped(data) else 0.0
+        return self._progress_while_held("carry_m", data)
 
     def reward_grasp(self, model, data) -> float:
         """1 while both finger pads hold the object."""

@@ -44,13 +44,14 @@ class GatewayRewards(RewardCfg):
 TRANSPORT_M = (1.0, 0.1)  # coarse and fine scales of the transport kernel, m
 PRE_GRASP_M = 0.1  # the approach goes over a point this far above the payload's nearest vertex
 ON_PATH_M = 0.05  # within this horizontal offset of that vertex the TCP is on the way down, m
+BELOW_M = 0.05  # ... and no more than this far below it, m
 
 
 def grasp_path_distance(nearest_rel: np.ndarray) -> np.ndarray:
     """(n,) how far (m) the TCP is from the payload's nearest hull vertex along a path that
     comes down onto it from :data:`PRE_GRASP_M` above, the gripper's approach (its fingers
     point down from the start): within :data:`ON_PATH_M` horizontally of the vertex and no
-    more than 5 cm below it, the TCP's height above it (0 at or below it); elsewhere the
+    more than :data:`BELOW_M` below it, the TCP's height above it (0 at or below it); elsewhere the
     distance to the point above it plus :data:`PRE_GRASP_M`.
 
     ``nearest_rel`` (n, 3): the vertex minus the TCP, world m. A PPO run paid along the
@@ -58,7 +59,7 @@ def grasp_path_distance(nearest_rel: np.ndarray) -> np.ndarray:
     0.06); the scripted test comes down onto it from above and grasps it."""
     height = -nearest_rel[:, 2]  # TCP above the vertex, m
     offset = vecmath.norm(nearest_rel[:, :2])
-    on_path = (offset < ON_PATH_M) & (height > -0.05)
+    on_path = (offset < ON_PATH_M) & (height > -BELOW_M)
     above = np.sqrt(offset * offset + (height - PRE_GRASP_M) ** 2) + PRE_GRASP_M
     return np.where(on_path, np.maximum(height, 0.0), above)
 
@@ -160,7 +161,7 @@ class GatewayTask(DebrisCaptureTask):
         """:func:`grasp_path_distance` of this env, m."""
         rel = self.nearest_rel(data)
         height, offset = -float(rel[2]), float(np.hypot(rel[0], rel[1]))
-        if offset < ON_PATH_M and height > -0.05:
+        if offset < ON_PATH_M and height > -BELOW_M:
             return max(height, 0.0)
         return float(np.hypot(offset, height - PRE_GRASP_M)) + PRE_GRASP_M
 

@@ -243,8 +243,7 @@ class PegInHoleTask(ManipulationTask):
 
     def reward_approach(self, model, data) -> float:
         """:func:`reward_approach` of this env."""
-        rate = self._progress("approach_m", data)
-        return rate if self.grasped(data) else 0.0
+        return self._progress_while_held("approach_m", data)
 
     def reward_insertion(self, model, data) -> float:
         """Tip depth below the opening / hole depth, clipped to [0, 1], 0 when off the axis."""
