@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import spaceros_procgen_envs  # noqa: F401  (registers the ids)
+from spaceros_procgen_envs.sim import vecmath
 
 LIN_SPEED_MPS = 0.25  # ArmCfg.max_lin_speed_mps: action 1.0 == 0.25 m/s
 
@@ -141,6 +142,26 @@ def test_scripted_insertion_puts_the_peg_in_the_hole(seed):
     assert script.earned["reward/insertion"] > 0 and script.earned["reward/alignment"] > 0
     assert script.success, "the peg never went 60 % of the hole depth in"
     assert script.obs["peg_tip_rel"][2] > 0.02  # the tip is 2 cm below the opening
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_held_peg_stays_in_the_gripper_under_exploration_noise(seed):
+    """Carry the peg over the hole with 0.3-std Gaussian noise on the twist, as a learning
+    policy explores: it must not slip more than 1 cm in the hand (too-rigid pads shook it loose)."""
+    env = make("peg_in_hole", seed=42 + seed)
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+
+    def in_hand(o) -> np.ndarray:
+        return vecmath.rotate_inverse(o["ee_quat"][None].astype(np.float64),
+                                      (o["object_pos"] - o["ee_pos"])[None].astype(np.float64))[0]
+
+    start = in_hand(obs)
+    for _ in range(140):
+        action = peg_over_hole(obs, 0.015)
+        action[:6] += 0.3 * rng.standard_normal(6).astype(np.float32)
+        obs, *_ = env.step(np.clip(action, -1, 1))
+        assert np.linalg.norm(in_hand(obs) - start) < 0.01, "the peg slipped in the gripper"
 
 
 def test_a_peg_off_the_hole_axis_stays_on_top_of_the_block():
