@@ -152,9 +152,9 @@ def test_a_held_peg_stays_in_the_gripper_under_exploration_noise(seed):
     obs, _ = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
 
-    def in_hand(o) -> np.ndarray:
+    def in_hand(o) -> np.ndarray:  # the peg's centre in the hand's frame, m
         return vecmath.rotate_inverse(o["ee_quat"][None].astype(np.float64),
-                                      (o["object_pos"] - o["ee_pos"])[None].astype(np.float64))[0]
+                                      o["object_rel"][None].astype(np.float64))[0]
 
     start = in_hand(obs)
     for _ in range(140):
