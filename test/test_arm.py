@@ -163,6 +163,16 @@ def test_gripper_closes_on_positive_and_opens_otherwise():
     assert arm.observe(model, data)["gripper"][0] > arm.cfg.gripper_opening_m - 0.002
 
 
+def test_gripper_between_0_and_1_closes_in_proportion():
+    model, data, arm = make_world()
+    opening = arm.cfg.gripper_opening_m
+    for a in (0.25, 0.5, 0.75, 0.5):
+        step(model, data, arm, [0, 0, 0, 0, 0, 0, a], n=40)
+        assert arm.observe(model, data)["gripper"][0] == pytest.approx(opening * (1 - a), abs=0.002)
+    step(model, data, arm, [0, 0, 0, 0, 0, 0, 1.5], n=40)  # beyond 1 is fully closed
+    assert arm.observe(model, data)["gripper"][0] < 0.002
+
+
 def _grasp_and_lift(gravity, grip_when_lifting):
     model, data, arm = make_world(gravity, box=True)
     box = data.body("box")

@@ -36,7 +36,7 @@ import mujoco
 import numpy as np
 
 from ..scene import GROUND, ROBOT
-from .arm_batch import BatchedArm
+from .arm_batch import BatchedArm, gripper_target
 from .base import CONTROL_HZ, CameraMount, KeyBinding, TwistAxis
 
 # Panda modified DH per joint i = 1..7: (a_{i-1} m, d_i m, alpha_{i-1} rad).
@@ -164,7 +164,8 @@ class Arm(BatchedArm):
     One ``Arm`` binds to one compiled model; its scratch buffers make it unsafe to share
     between threads. Action (7,) in [-1, 1]: TCP linear velocity (x, y, z) and angular velocity
     (x, y, z) in the world frame, scaled by ``max_lin_speed_mps`` / ``max_ang_speed_radps``; then
-    the gripper: > 0 closes, <= 0 opens.
+    the gripper: <= 0 opens, 1 closes fully, in between closes in proportion
+    (:func:`~.arm_batch.gripper_target`).
     """
 
     kind = "manipulator"
@@ -377,7 +378,7 @@ class Arm(BatchedArm):
         np.maximum(target, np.maximum(q - self._lead, self._lo), out=target)
         np.minimum(target, np.minimum(q + self._lead, self._hi), out=target)
         data.ctrl[self._act_slice] = target
-        data.ctrl[self._grip_act] = 0.0 if a[6] > 0.0 else self.cfg.gripper_opening_m
+        data.ctrl[self._grip_act] = gripper_target(float(a[6]), self.cfg.gripper_opening_m)
 
     def observe(self, model: mujoco.MjModel, data: mujoco.MjData) -> dict[str, np.ndarray]:
         """Joint, TCP (world frame) and wrist F/T state as float32 arrays.

@@ -33,6 +33,16 @@ SENSOR_KEYS = {"ee_pos": ("ee_pos",), "ee_quat": ("ee_quat",), "ee_vel": ("ee_li
                "gripper": ("gripper_gap_len",), "wrench": ("ft_force", "ft_torque")}
 
 
+def gripper_target(a, opening_m: float):
+    """Finger-gap target (m) for gripper action ``a`` (scalar or (n,)): ``a <= 0`` opens fully,
+    ``0 < a < 1`` closes in proportion and ``a >= 1`` closes fully (target gap 0).
+
+    Proportional rather than a ``> 0`` threshold: a policy's exploration noise around a mean
+    near 0 would otherwise flip the fingers open and shut from step to step and shake a held
+    object loose, while a proportional target averages it out through the finger servo."""
+    return opening_m * (1.0 - np.minimum(np.maximum(a, 0.0), 1.0))
+
+
 def sensor_index(model: mujoco.MjModel, names) -> np.ndarray:
     """Indices into ``sensordata`` of the named sensors' values, concatenated in order."""
     sensors = [model.sensor(n) for n in names]
@@ -158,7 +168,7 @@ class BatchedArm:
         target = v.ctrl[:, self._act_slice] + dls_step(jac_t, twist, self._lambda2)
         q = v.qpos[:, self._qpos]
         v.ctrl[:, self._act_slice] = clamp_targets(target, q, self._lead, self._lo, self._hi)
-        v.ctrl[:, self._grip_act] = np.where(a[:, 6] > 0.0, 0.0, self.cfg.gripper_opening_m)
+        v.ctrl[:, self._grip_act] = gripper_target(a[:, 6], self.cfg.gripper_opening_m)
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
         """:meth:`Arm.observe` for every world: the same keys, frames and units, (n, ...) float32."""

@@ -3,8 +3,9 @@
 Start state: the peg hangs in the closed gripper, its top face level with the TCP (the pads
 grip its upper 19 mm), its axis along the approach axis (world -z) and its narrowest width
 across the fingers; the fingers start touching it and the gripper target is closed, so the
-grasp is settled by physics from the first substep. The gripper closes only while
-``action[6] > 0``: a policy that outputs 0 there drops the peg.
+grasp is settled by physics from the first substep. The gripper opens fully at
+``action[6] <= 0`` and closes in proportion above it: a policy that outputs 0 there drops the
+peg.
 
 The hole block is a static (mocap) body on the ground 0.40-0.50 m ahead of the arm base,
 +-0.1 m sideways, yawed 0.25-0.5 rad either way off the peg's yaw (the cavity is the peg's
