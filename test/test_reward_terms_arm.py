@@ -143,9 +143,11 @@ def test_place_distance_goes_over_the_bay_wall_not_through_the_shelf():
                     [0.1, -0.1, 0.30],   # above the bay, within its walls
                     [0.0, 0.0, pre],     # at the point over the bay
                     [0.4, 0.0, pre],     # level with it, 0.4 m off
-                    [0.3, 0.0, 0.0]])    # beside the shelf, at floor height
-    dist = sample.place_distance(pos, np.zeros((5, 3)), np.tile([0.12, 0.12, 0.08], (5, 1)))
-    np.testing.assert_allclose(dist, [0.03, 0.30, pre, 0.4 + pre, math.hypot(0.3, pre) + pre])
+                    [0.3, 0.0, 0.0],     # beside the shelf, at floor height
+                    [0.05, 0.0, -0.29]])  # under the shelf, beneath the bay floor
+    dist = sample.place_distance(pos, np.zeros((6, 3)), np.tile([0.12, 0.12, 0.08], (6, 1)))
+    np.testing.assert_allclose(dist, [0.03, 0.30, pre, 0.4 + pre, math.hypot(0.3, pre) + pre,
+                                      math.hypot(0.05, 0.29 + pre) + pre])
     # going straight at the bay from beside the shelf gets no nearer than going up first
     assert dist[4] > sample.place_distance(pos[4:] + [0, 0, pre], np.zeros((1, 3)),
                                            np.tile([0.12, 0.12, 0.08], (1, 1)))[0]

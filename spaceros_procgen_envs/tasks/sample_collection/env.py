@@ -35,6 +35,7 @@ class SampleCollectionRewards(RewardCfg):
 
 PLACE_M = (0.5, 0.05)  # coarse and fine scales of the place kernel, m
 PRE_PLACE_M = 0.15  # the carry goes over a point this far above the bay floor's centre, m
+FLOOR_TOL_M = 0.01  # a sample centre this far below the bay floor still counts as on it, m
 
 
 def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) -> np.ndarray:
@@ -46,7 +47,7 @@ def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) ->
     """
     rel = object_pos - bay_pos
     return ((np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1])
-            & (rel[:, 2] > -0.01) & (rel[:, 2] < bay_half[:, 2]))
+            & (rel[:, 2] > -FLOOR_TOL_M) & (rel[:, 2] < bay_half[:, 2]))
 
 
 def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray) -> np.ndarray:
@@ -57,14 +58,18 @@ def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray)
 def place_distance(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray
                    ) -> np.ndarray:
     """(n,) how far (m) the sample is from the bay floor along a path over a point
-    :data:`PRE_PLACE_M` above the floor's centre: over the bay's inner footprint, its height
-    above the floor; elsewhere its distance to that point plus :data:`PRE_PLACE_M`.
+    :data:`PRE_PLACE_M` above the floor's centre: over the bay's inner footprint and no lower
+    than its floor, its height above the floor; elsewhere (under the shelf too) its distance
+    to that point plus :data:`PRE_PLACE_M`.
 
     The bay sits on the shelf, its walls 8 cm high: the straight line from a sample on the
     ground to the bay floor runs into the shelf's front and the bay wall, so a kernel of that
-    straight distance pays for pressing the sample against them."""
+    straight distance pays for pressing the sample against them. Below the floor counts as
+    off the path: a policy trained when it counted as 0 m held the sample under the shelf,
+    beneath the bay, for the whole place reward."""
     rel = object_pos - bay_pos
-    over = (np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1])
+    over = (np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1]) \
+        & (rel[:, 2] > -FLOOR_TOL_M)
     rel_pre = rel - np.array([0.0, 0.0, PRE_PLACE_M])
     return np.where(over, np.maximum(rel[:, 2], 0.0), vecmath.norm(rel_pre) + PRE_PLACE_M)
 
@@ -135,7 +140,7 @@ class SampleCollectionTask(ManipulationTask):
         """:func:`place_distance` of this env, m."""
         rel = self.object_pos(data) - self.bay_pos(data)
         half_x, half_y, _ = self._bay_half
-        if abs(rel[0]) < half_x and abs(rel[1]) < half_y:
+        if abs(rel[0]) < half_x and abs(rel[1]) < half_y and rel[2] > -FLOOR_TOL_M:
             return max(float(rel[2]), 0.0)
         return float(np.linalg.norm(rel - (0.0, 0.0, PRE_PLACE_M))) + PRE_PLACE_M
 
@@ -143,7 +148,7 @@ class SampleCollectionTask(ManipulationTask):
         """Sample centre within the bay's inner walls and below their top."""
         rel = self.object_pos(data) - self.bay_pos(data)
         half_x, half_y, wall = self._bay_half
-        return bool(abs(rel[0]) < half_x and abs(rel[1]) < half_y and -0.01 < rel[2] < wall)
+        return bool(abs(rel[0]) < half_x and abs(rel[1]) < half_y and -FLOOR_TOL_M < rel[2] < wall)
 
     def success(self, model, data) -> bool:
         return self.in_bay(data) and not self.grasped(data)
