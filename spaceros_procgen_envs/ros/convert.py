@@ -110,7 +110,8 @@ def twist_map(robot) -> TwistMap:
 
 
 def gripper_value(close: bool) -> float:
-    """The gripper action component: +1 closes fully, -1 opens (see :func:`~..sim.robots.arm_batch.gripper_target`)."""
+    """The gripper action component: +1 closes fully, -1 opens (see
+    :func:`~..sim.robots.arm_batch.gripper_target`)."""
     return 1.0 if close else -1.0
 
 

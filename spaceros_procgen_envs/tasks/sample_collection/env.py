@@ -136,19 +136,17 @@ class SampleCollectionTask(ManipulationTask):
             return 0.0
         return tanh_kernel2(self.carry_m(data), *PLACE_M)
 
+    def _rows(self, data):
+        """This env's sample centre, bay floor centre and bay half sizes as (1, 3) rows."""
+        return self.object_pos(data)[None], self.bay_pos(data)[None], self._bay_half[None]
+
     def carry_m(self, data) -> float:
         """:func:`place_distance` of this env, m."""
-        rel = self.object_pos(data) - self.bay_pos(data)
-        half_x, half_y, _ = self._bay_half
-        if abs(rel[0]) < half_x and abs(rel[1]) < half_y and rel[2] > -FLOOR_TOL_M:
-            return max(float(rel[2]), 0.0)
-        return float(np.linalg.norm(rel - (0.0, 0.0, PRE_PLACE_M))) + PRE_PLACE_M
+        return float(place_distance(*self._rows(data))[0])
 
     def in_bay(self, data) -> bool:
-        """Sample centre within the bay's inner walls and below their top."""
-        rel = self.object_pos(data) - self.bay_pos(data)
-        half_x, half_y, wall = self._bay_half
-        return bool(abs(rel[0]) < half_x and abs(rel[1]) < half_y and -FLOOR_TOL_M < rel[2] < wall)
+        """:func:`in_bay` of this env."""
+        return bool(in_bay(*self._rows(data))[0])
 
     def success(self, model, data) -> bool:
         return self.in_bay(data) and not self.grasped(data)
