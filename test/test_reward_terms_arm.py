@@ -134,7 +134,7 @@ def test_place_counts_once_off_the_ground_or_in_the_bay():
     inside = np.array([False, False, True])
     carry = np.array([0.3, 0.4, 0.05])
     np.testing.assert_allclose(sample.reward_place(pos, rest, inside, carry),
-                               [0.0, k2(0.4, 0.5, 0.05), k2(0.05, 0.5, 0.05)])
+                               [0.0, k2(0.4, 1.0, 0.05), k2(0.05, 1.0, 0.05)])
 
 
 def test_place_distance_goes_over_the_bay_wall_not_through_the_shelf():
@@ -174,24 +174,32 @@ def test_nearest_rel_finds_the_vertex_nearest_the_tcp_in_the_world_frame():
         debris.padded_vertices(verts, 2)
 
 
-def test_gateway_approach_comes_down_onto_the_payload_from_above():
-    pre = gateway.PRE_GRASP_M
+def test_debris_and_gateway_approach_comes_down_onto_the_object_from_above():
+    pre = debris.PRE_GRASP_M
     rel = np.array([[0.0, 0.0, -0.3],    # vertex 0.3 m straight below the TCP: on the way down
                     [0.0, 0.0, 0.0],     # at the vertex
                     [0.0, 0.0, 0.03],    # 3 cm below it, fingers round it
                     [0.3, 0.0, 0.0],     # level with it, 0.3 m aside
                     [0.0, 0.0, 0.3]])    # 0.3 m under it: round to the top first
-    dist = gateway.grasp_path_distance(rel)
+    dist = debris.grasp_path_distance(rel)
     np.testing.assert_allclose(dist, [0.3, 0.0, 0.0, math.hypot(0.3, pre) + pre, 0.4 + pre])
-    np.testing.assert_allclose(gateway.reward_reach(dist, 0.3), [k2(d, 0.9, 0.1) for d in dist])
+    np.testing.assert_allclose(debris.reward_reach(dist, 0.3), [k2(d, 0.9, 0.1) for d in dist])
     # going sideways straight at the vertex gets no nearer than going over it first
-    assert gateway.grasp_path_distance(np.array([[0.1, 0.0, 0.0]]))[0] > \
-        gateway.grasp_path_distance(np.array([[0.1, 0.0, -pre]]))[0]
+    assert debris.grasp_path_distance(np.array([[0.1, 0.0, 0.0]]))[0] > \
+        debris.grasp_path_distance(np.array([[0.1, 0.0, -pre]]))[0]
+    assert gateway.GatewayTask.TERMS["reach"] is debris.reward_reach
 
 
-def test_debris_reach_and_damping():
-    rel = np.array([[0.0, 0, 0], [0, 0.3, 0]])
-    np.testing.assert_allclose(debris.reward_reach(rel, 0.3), [1.0, k2(0.3, 0.9, 0.1)])
+def test_close_pays_the_closing_command_at_the_grasp_point_until_held():
+    approach = np.array([0.0, 0.0, 0.0, 0.02, 0.0])
+    action = np.zeros((5, 7))
+    action[:, -1] = [1.0, 0.5, -1.0, 1.0, 1.0]  # the gripper command
+    held = np.array([False, False, False, False, True])
+    np.testing.assert_allclose(debris.reward_close(approach, action, held),
+                               [1.0, 0.5, 0.0, K1, 0.0])
+
+
+def test_debris_damping():
     vel = np.array([[0.02, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0.2, 0], [0, 0, 0, 0, 0, 0]])
     np.testing.assert_allclose(debris.reward_damping(vel, np.array([True, True, False])),
                                [K1, K1, 0.0])

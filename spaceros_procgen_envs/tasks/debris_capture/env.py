@@ -35,7 +35,9 @@ HULL_VERTICES = COLLISION_PIECES * MAX_HULL_VERTICES
 
 @dataclass(frozen=True)
 class DebrisCaptureRewards(RewardCfg):
-    """Weights of ``reach`` (TCP near the fragment's surface), ``grasp`` (both pads on it),
+    """Weights of ``reach`` (TCP near the fragment's surface, along
+    :func:`grasp_path_distance`), ``close`` (closing the gripper there, until it holds),
+    ``grasp`` (both pads on it),
     ``damping`` (held and still: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s), only while grasped),
     ``success`` (the step it is held and slow), ``disturb`` (its speed, m/s, while not held) and
     ``action_rate``. The dense positive terms add up to at most 1 a step (see
@@ -90,9 +92,43 @@ def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarr
     return (object_mat @ (nearest - local)[:, :, None])[:, :, 0]
 
 
-def reward_reach(nearest_rel: np.ndarray, reach_scale_m: float) -> np.ndarray:
-    """(n,) :func:`kernel2` of |TCP - nearest hull vertex| over 3 x and 1/3 x ``reach_scale_m``."""
-    return kernel2(vecmath.norm(nearest_rel), 3.0 * reach_scale_m, reach_scale_m / 3.0)
+PRE_GRASP_M = 0.1  # the approach goes over a point this far above the nearest hull vertex
+ON_PATH_M = 0.05  # within this horizontal offset of that vertex the TCP is on the way down, m
+BELOW_M = 0.05  # ... and no more than this far below it, m
+
+
+def grasp_path_distance(nearest_rel: np.ndarray) -> np.ndarray:
+    """(n,) how far (m) the TCP is from the object's nearest hull vertex along a path that
+    comes down onto it from :data:`PRE_GRASP_M` above, the gripper's approach (its fingers
+    point down from the start): within :data:`ON_PATH_M` horizontally of the vertex and no
+    more than :data:`BELOW_M` below it, the TCP's height above it (0 at or below it); elsewhere
+    the distance to the point above it plus :data:`PRE_GRASP_M`.
+
+    ``nearest_rel`` (n, 3): the vertex minus the TCP, world m. PPO runs paid along the
+    straight line reached the object but knocked it away or kept the gripper open. Scripted,
+    the straight line then closing grasped 1 and 3 of 8 debris fragments (moon, orbit), coming
+    down from above 7 and 4 of 8."""
+    height = -nearest_rel[:, 2]  # TCP above the vertex, m
+    offset = vecmath.norm(nearest_rel[:, :2])
+    on_path = (offset < ON_PATH_M) & (height > -BELOW_M)
+    above = np.sqrt(offset * offset + (height - PRE_GRASP_M) ** 2) + PRE_GRASP_M
+    return np.where(on_path, np.maximum(height, 0.0), above)
+
+
+def reward_reach(approach_m: np.ndarray, reach_scale_m: float) -> np.ndarray:
+    """(n,) :func:`kernel2` of :func:`grasp_path_distance` over 3 x and 1/3 x ``reach_scale_m``."""
+    return kernel2(approach_m, 3.0 * reach_scale_m, reach_scale_m / 3.0)
+
+
+CLOSE_M = 0.02  # scale of the close term's kernel of the grasp path distance, m
+
+
+def reward_close(approach_m: np.ndarray, action: np.ndarray, grasped: np.ndarray) -> np.ndarray:
+    """(n,) until the object is held: the closing command (the action's last, gripper,
+    component clipped to [0, 1]) x :func:`kernel` of :func:`grasp_path_distance` over
+    :data:`CLOSE_M`: closing pays at the grasp point, not on the way to it."""
+    closing = vecmath.clip(action[:, -1].astype(np.float64), 0.0, 1.0)
+    return np.where(grasped, 0.0, closing * kernel(approach_m, CLOSE_M))
 
 
 def reward_disturb(object_vel: np.ndarray, grasped: np.ndarray) -> np.ndarray:
@@ -123,8 +159,8 @@ class DebrisCaptureTask(ManipulationTask):
     """
 
     REWARDS = DebrisCaptureRewards
-    TERMS = {**ManipulationTask.TERMS, "reach": reward_reach, "damping": reward_damping,
-             "disturb": reward_disturb}
+    TERMS = {**ManipulationTask.TERMS, "reach": reward_reach, "close": reward_close,
+             "damping": reward_damping, "disturb": reward_disturb}
     STAGES = {**ManipulationTask.STAGES, "reach": stage_reach}
     PLATFORM = "spacecraft"
     OBJECT = "debris"
@@ -193,10 +229,21 @@ class DebrisCaptureTask(ManipulationTask):
         return {**super().observe_task(model, data),
                 "object_nearest_rel": self.nearest_rel(data).astype(F32)}
 
+    def approach_m(self, data) -> float:
+        """:func:`grasp_path_distance` of this env, m."""
+        return float(grasp_path_distance(self.nearest_rel(data)[None])[0])
+
     def reward_reach(self, model, data) -> float:
         """:func:`reward_reach` of this env."""
-        return tanh_kernel2(float(np.linalg.norm(self.nearest_rel(data))),
-                            3.0 * self.REACH_SCALE_M, self.REACH_SCALE_M / 3.0)
+        return tanh_kernel2(self.approach_m(data), 3.0 * self.REACH_SCALE_M,
+                            self.REACH_SCALE_M / 3.0)
+
+    def reward_close(self, model, data) -> float:
+        """:func:`reward_close` of this env."""
+        if self.grasped(data):
+            return 0.0
+        return float(np.clip(self._action[-1], 0.0, 1.0)) * tanh_kernel(self.approach_m(data),
+                                                                         CLOSE_M)
 
     def reward_damping(self, model, data) -> float:
         """While grasped: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s); 0 when not held."""
@@ -221,6 +268,9 @@ class DebrisCaptureTask(ManipulationTask):
         mat = v.xmat[:, self._obj].reshape(-1, 3, 3)
         return nearest_rel(s["ee_pos"], s["object_pos"], mat, v.const["hull_vertices_t"],
                            v.const["hull_sq"])
+
+    def state_approach_m(self, v, s):
+        return grasp_path_distance(s["nearest_rel"])
 
     def state_reach_scale_m(self, v, s):
         return self.REACH_SCALE_M

@@ -24,14 +24,16 @@ BERTHED_M = 0.1  # success: payload centre this close to the berth
 
 @dataclass(frozen=True)
 class GatewayRewards(RewardCfg):
-    """Weights of ``reach`` (TCP near the payload's surface, along :func:`grasp_path_distance`),
-    ``grasp`` (both pads on it),
+    """Weights of ``reach`` (TCP near the payload's surface, along
+    :func:`~..debris_capture.env.grasp_path_distance`), ``close`` (closing the gripper there,
+    as in debris_capture), ``grasp`` (both pads on it),
     ``transport`` (:func:`kernel2` of |payload - berth| over 1 m and 0.1 m, while grasped),
     ``success`` (the step the payload reaches the berth), ``disturb`` (its speed, m/s, while not
     held; as in debris_capture: do not knock it away) and ``action_rate``. The dense positive
     terms add up to at most 1 a step (see :func:`~..manipulation.reward_success`)."""
 
-    reach: float = 0.2
+    reach: float = 0.1
+    close: float = 0.1
     grasp: float = 0.3
     transport: float = 0.5
     success: float = 60.0
@@ -42,31 +44,6 @@ class GatewayRewards(RewardCfg):
 
 
 TRANSPORT_M = (1.0, 0.1)  # coarse and fine scales of the transport kernel, m
-PRE_GRASP_M = 0.1  # the approach goes over a point this far above the payload's nearest vertex
-ON_PATH_M = 0.05  # within this horizontal offset of that vertex the TCP is on the way down, m
-BELOW_M = 0.05  # ... and no more than this far below it, m
-
-
-def grasp_path_distance(nearest_rel: np.ndarray) -> np.ndarray:
-    """(n,) how far (m) the TCP is from the payload's nearest hull vertex along a path that
-    comes down onto it from :data:`PRE_GRASP_M` above, the gripper's approach (its fingers
-    point down from the start): within :data:`ON_PATH_M` horizontally of the vertex and no
-    more than :data:`BELOW_M` below it, the TCP's height above it (0 at or below it); elsewhere the
-    distance to the point above it plus :data:`PRE_GRASP_M`.
-
-    ``nearest_rel`` (n, 3): the vertex minus the TCP, world m. A PPO run paid along the
-    straight line reached the payload (0.5 of held-out episodes) but knocked it away (grasp
-    0.06); the scripted test comes down onto it from above and grasps it."""
-    height = -nearest_rel[:, 2]  # TCP above the vertex, m
-    offset = vecmath.norm(nearest_rel[:, :2])
-    on_path = (offset < ON_PATH_M) & (height > -BELOW_M)
-    above = np.sqrt(offset * offset + (height - PRE_GRASP_M) ** 2) + PRE_GRASP_M
-    return np.where(on_path, np.maximum(height, 0.0), above)
-
-
-def reward_reach(approach_m: np.ndarray, reach_scale_m: float) -> np.ndarray:
-    """(n,) :func:`kernel2` of :func:`grasp_path_distance` over 3 x and 1/3 x ``reach_scale_m``."""
-    return kernel2(approach_m, 3.0 * reach_scale_m, reach_scale_m / 3.0)
 
 
 def reward_transport(object_pos: np.ndarray, target_pos: np.ndarray, grasped: np.ndarray
@@ -94,7 +71,7 @@ class GatewayTask(DebrisCaptureTask):
     """
 
     REWARDS = GatewayRewards
-    TERMS = {**DebrisCaptureTask.TERMS, "reach": reward_reach, "transport": reward_transport}
+    TERMS = {**DebrisCaptureTask.TERMS, "transport": reward_transport}
     STAGES = {**DebrisCaptureTask.STAGES, "transport": stage_transport}
     PROGRESS = {"approach_m": "approach_m", "carry_m": "carry_m"}
     PLATFORM = "station"
@@ -157,25 +134,9 @@ class GatewayTask(DebrisCaptureTask):
         return {**super().episode_state(model, data),
                 "target_pos": data.mocap_pos[self._berth].copy()}
 
-    def approach_m(self, data) -> float:
-        """:func:`grasp_path_distance` of this env, m."""
-        rel = self.nearest_rel(data)
-        height, offset = -float(rel[2]), float(np.hypot(rel[0], rel[1]))
-        if offset < ON_PATH_M and height > -BELOW_M:
-            return max(height, 0.0)
-        return float(np.hypot(offset, height - PRE_GRASP_M)) + PRE_GRASP_M
-
-    def reward_reach(self, model, data) -> float:
-        """:func:`reward_reach` of this env."""
-        return tanh_kernel2(self.approach_m(data), 3.0 * self.REACH_SCALE_M,
-                            self.REACH_SCALE_M / 3.0)
-
     def carry_m(self, data) -> float:
         """|payload centre - berth|, m."""
         return self.target_distance(data)
-
-    def state_approach_m(self, v, s):
-        return grasp_path_distance(s["nearest_rel"])
 
     def state_carry_m(self, v, s):
         return vecmath.norm(s["target_pos"] - s["object_pos"])
