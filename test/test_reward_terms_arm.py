@@ -197,6 +197,8 @@ def test_close_pays_the_closing_command_at_the_grasp_point_until_held():
     held = np.array([False, False, False, False, True])
     np.testing.assert_allclose(debris.reward_close(approach, action, held),
                                [1.0, 0.5, 0.0, K1, 0.0])
+    # Both tasks pay it (a term in TERMS with no weight is never computed).
+    assert debris.DebrisCaptureRewards().close > 0 and gateway.GatewayRewards().close > 0
 
 
 def test_debris_damping():

@@ -46,7 +46,8 @@ class DebrisCaptureRewards(RewardCfg):
     ``disturb``: without it a first PPO run learned to reach the fragment and knock it away (from
     0.01-0.03 m/s to 0.2-0.3 m/s, out of reach within seconds) before closing the fingers."""
 
-    reach: float = 0.3
+    reach: float = 0.2
+    close: float = 0.1
     grasp: float = 0.3
     damping: float = 0.4
     success: float = 60.0
