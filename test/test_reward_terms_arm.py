@@ -137,27 +137,20 @@ def test_place_counts_once_off_the_ground_or_in_the_bay():
                                [0.0, k2(0.4, 1.0, 0.05), k2(0.05, 1.0, 0.05)])
 
 
-def test_place_distance_goes_up_over_the_bay_wall_then_across_not_through_the_shelf():
-    pre, keep_out = sample.PRE_PLACE_M, sample.KEEP_OUT_M
-    half = np.tile([0.12, 0.12, 0.08], (8, 1))
+def test_place_distance_goes_over_the_bay_wall_not_through_the_shelf():
+    pre = sample.PRE_PLACE_M
     pos = np.array([[0.0, 0.0, 0.03],    # resting on the bay floor
                     [0.1, -0.1, 0.30],   # above the bay, within its walls
                     [0.0, 0.0, pre],     # at the point over the bay
                     [0.4, 0.0, pre],     # level with it, 0.4 m off
                     [0.3, 0.0, 0.0],     # beside the shelf, at floor height
-                    [0.05, 0.0, -0.29],  # under the shelf, beneath the bay floor
-                    [0.2, 0.0, 0.0],     # at floor height, nearer the shelf's front edge
-                    [0.3, 0.0, 0.05]])   # beside the shelf, 5 cm higher
-    dist = sample.place_distance(pos, np.zeros((8, 3)), half)
-    np.testing.assert_allclose(dist, [0.03, 0.30, pre, 0.4 + pre, keep_out + 2 * pre,
-                                      keep_out + 0.29 + 2 * pre, keep_out + 2 * pre,
-                                      keep_out + 0.10 + pre])
-    # below the walls, moving at the bay gains nothing (the shelf's edge is in the way) and
-    # rising does; once above them, moving across gains
-    assert dist[6] == dist[4] and dist[7] < dist[4]
-    high = sample.place_distance(np.array([[0.3, 0.0, pre], [0.2, 0.0, pre]]), np.zeros((2, 3)),
-                                 half[:2])
-    assert high[1] < high[0] < dist[7]
+                    [0.05, 0.0, -0.29]])  # under the shelf, beneath the bay floor
+    dist = sample.place_distance(pos, np.zeros((6, 3)), np.tile([0.12, 0.12, 0.08], (6, 1)))
+    np.testing.assert_allclose(dist, [0.03, 0.30, pre, 0.4 + pre, math.hypot(0.3, pre) + pre,
+                                      math.hypot(0.05, 0.29 + pre) + pre])
+    # going straight at the bay from beside the shelf gets no nearer than going up first
+    assert dist[4] > sample.place_distance(pos[4:] + [0, 0, pre], np.zeros((1, 3)),
+                                           np.tile([0.12, 0.12, 0.08], (1, 1)))[0]
 
 
 def _rot_z(angle: float) -> np.ndarray:

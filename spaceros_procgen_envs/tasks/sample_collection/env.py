@@ -39,12 +39,6 @@ class SampleCollectionRewards(RewardCfg):
 PLACE_M = (1.0, 0.05)
 PRE_PLACE_M = 0.15  # the carry goes over a point this far above the bay floor's centre, m
 FLOOR_TOL_M = 0.01  # a sample centre this far below the bay floor still counts as on it, m
-# Below the height where a held sample clears the bay walls (8 cm, plus the rock), moving
-# towards the bay counts only down to KEEP_OUT_M from its centre (clear of the shelf's front
-# edge); the keep-out radius shrinks to 0 over the RAMP_M below CLEAR_M.
-CLEAR_M = 0.13
-RAMP_M = 0.03
-KEEP_OUT_M = 0.3
 
 
 def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) -> np.ndarray:
@@ -66,27 +60,21 @@ def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray)
 
 def place_distance(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray
                    ) -> np.ndarray:
-    """(n,) how far (m) the sample is from the bay floor along the scripted carry: up until
-    it clears the walls, over to a point :data:`PRE_PLACE_M` above the floor's centre, down.
-    Over the bay's inner footprint and no lower than its floor: its height above the floor.
-    Elsewhere (under the shelf too): its horizontal distance to the bay centre, but no less
-    than :data:`KEEP_OUT_M` while lower than :data:`CLEAR_M` - :data:`RAMP_M` (shrinking to
-    0 at :data:`CLEAR_M`), plus its height off :data:`PRE_PLACE_M`, plus :data:`PRE_PLACE_M`.
+    """(n,) how far (m) the sample is from the bay floor along a path over a point
+    :data:`PRE_PLACE_M` above the floor's centre: over the bay's inner footprint and no lower
+    than its floor, its height above the floor; elsewhere (under the shelf too) its distance
+    to that point plus :data:`PRE_PLACE_M`.
 
-    The bay sits on the shelf, its walls 8 cm high. A straight-line distance to the point over
-    the bay (the previous definition) climbs at 45 degrees from where the sample is picked up
-    and meets the shelf's front edge below the floor's height: in 9 of 16 held-out worlds a
-    60-minute PPO policy got the sample no nearer than 0.10-0.18 m in front of the bay centre,
-    below the top of its walls (mostly 3 cm below the floor), and in 3 more it rose above
-    the walls there but never moved over the bay. Below the floor counts as off the path:
-    a policy trained when it counted as 0 m held the sample under the shelf, beneath the bay."""
+    The bay sits on the shelf, its walls 8 cm high: the straight line from a sample on the
+    ground to the bay floor runs into the shelf's front and the bay wall, so a kernel of that
+    straight distance pays for pressing the sample against them. Below the floor counts as
+    off the path: a policy trained when it counted as 0 m held the sample under the shelf,
+    beneath the bay, for the whole place reward."""
     rel = object_pos - bay_pos
     over = (np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1]) \
         & (rel[:, 2] > -FLOOR_TOL_M)
-    keep_out = KEEP_OUT_M * vecmath.clip((CLEAR_M - rel[:, 2]) / RAMP_M, 0.0, 1.0)
-    across = np.maximum(vecmath.norm(rel[:, :2]), keep_out)
-    outside = across + np.abs(rel[:, 2] - PRE_PLACE_M) + PRE_PLACE_M
-    return np.where(over, np.maximum(rel[:, 2], 0.0), outside)
+    rel_pre = rel - np.array([0.0, 0.0, PRE_PLACE_M])
+    return np.where(over, np.maximum(rel[:, 2], 0.0), vecmath.norm(rel_pre) + PRE_PLACE_M)
 
 
 def reward_place(object_pos: np.ndarray, rest_z: np.ndarray, in_bay: np.ndarray,
