@@ -190,18 +190,15 @@ def test_debris_and_gateway_approach_comes_down_onto_the_object_from_above():
     assert gateway.GatewayTask.TERMS["reach"] is debris.reward_reach
 
 
-def test_close_pays_the_fingers_closing_at_the_grasp_point_until_held_never_shut_fingers():
-    scale = debris.FINGER_STEP * 0.08
-    approach = np.array([0.0, 0.0, 0.0, 0.0, 0.02, 0.0, 0.0])
-    prev = np.array([0.08, 0.08, 0.0, 0.05, 0.08, 0.08, 0.08])
-    gap = np.array([0.064, 0.072, 0.0, 0.06, 0.064, 0.064, 0.0])
-    held = np.array([False, False, False, False, False, True, False])
-    # at the fingers' top speed, half of it, shut (nothing), opening, 2 cm off, held, clipped
-    np.testing.assert_allclose(debris.reward_close(gap, prev, scale, approach, held),
-                               [1.0, 0.5, 0.0, -0.625, K1, 0.0, 1.0])
-    # Both tasks pay it (a term in TERMS with no weight is never computed) and track the gap.
+def test_close_pays_the_closing_command_at_the_grasp_point_until_held():
+    approach = np.array([0.0, 0.0, 0.0, 0.02, 0.0])
+    action = np.zeros((5, 7))
+    action[:, -1] = [1.0, 0.5, -1.0, 1.0, 1.0]  # the gripper command
+    held = np.array([False, False, False, False, True])
+    np.testing.assert_allclose(debris.reward_close(approach, action, held),
+                               [1.0, 0.5, 0.0, K1, 0.0])
+    # Both tasks pay it (a term in TERMS with no weight is never computed).
     assert debris.DebrisCaptureRewards().close > 0 and gateway.GatewayRewards().close > 0
-    assert "gap_m" in debris.DebrisCaptureTask.PROGRESS and "gap_m" in gateway.GatewayTask.PROGRESS
 
 
 def test_debris_damping():

@@ -402,10 +402,6 @@ class Arm(BatchedArm):
             "wrench": np.concatenate((sd[f:f + 3], sd[t:t + 3])).astype(np.float32),
         }
 
-    def gripper_gap(self, data: mujoco.MjData) -> float:
-        """The finger gap now (the ``gripper`` observation), m."""
-        return float(data.ten_length[self._gap_tendon])
-
     def observation_space(self) -> dict[str, gym.spaces.Box]:
         lo = np.array([r[0] for r in self.cfg.joint_limits_rad], dtype=np.float32) - 0.5
         hi = np.array([r[1] for r in self.cfg.joint_limits_rad], dtype=np.float32) + 0.5

@@ -153,10 +153,6 @@ class BatchedArm:
         """TCP position (n, 3), world m (float64)."""
         return v.sensordata[:, self._ee_cols]
 
-    def gripper_gap_batch(self, v) -> np.ndarray:
-        """Finger gap (n,), m (float64): :meth:`Arm.gripper_gap` of every world."""
-        return v.sensordata[:, self._sensor_idx["gripper"][0]]
-
     def control_batch(self, v, actions: np.ndarray) -> None:
         """:meth:`Arm.apply_action` for every world: TCP twists -> joint targets, gripper.
 

@@ -122,21 +122,13 @@ def reward_reach(approach_m: np.ndarray, reach_scale_m: float) -> np.ndarray:
 
 
 CLOSE_M = 0.02  # scale of the close term's kernel of the grasp path distance, m
-FINGER_STEP = 0.2  # the fingers close at most about this share of their opening in one step
 
 
-def reward_close(gap_m: np.ndarray, prev_gap_m: np.ndarray, close_scale_m,
-                 approach_m: np.ndarray, grasped: np.ndarray) -> np.ndarray:
-    """(n,) until the object is held: how much the finger gap (m) shrank over the last step,
-    over ``close_scale_m`` (:data:`FINGER_STEP` x the opening: about 1 at the fingers' top
-    speed), clipped to [-1, 1], x :func:`kernel` of :func:`grasp_path_distance` over
-    :data:`CLOSE_M`. Closing pays at the grasp point, opening there costs, and fingers that
-    are already shut earn nothing.
-
-    It paid the closing command (the action's gripper component) before: the orbit run then
-    kept the fingers shut at the fragment's nearest hull corner for over 90 % of each
-    episode, where that paid, without touching the fragment."""
-    closing = vecmath.clip((prev_gap_m - gap_m) / close_scale_m, -1.0, 1.0)
+def reward_close(approach_m: np.ndarray, action: np.ndarray, grasped: np.ndarray) -> np.ndarray:
+    """(n,) until the object is held: the closing command (the action's last, gripper,
+    component clipped to [0, 1]) x :func:`kernel` of :func:`grasp_path_distance` over
+    :data:`CLOSE_M`: closing pays at the grasp point, not on the way to it."""
+    closing = vecmath.clip(action[:, -1].astype(np.float64), 0.0, 1.0)
     return np.where(grasped, 0.0, closing * kernel(approach_m, CLOSE_M))
 
 
@@ -171,7 +163,6 @@ class DebrisCaptureTask(ManipulationTask):
     TERMS = {**ManipulationTask.TERMS, "reach": reward_reach, "close": reward_close,
              "damping": reward_damping, "disturb": reward_disturb}
     STAGES = {**ManipulationTask.STAGES, "reach": stage_reach}
-    PROGRESS = {"gap_m": "gap_m"}
     PLATFORM = "spacecraft"
     OBJECT = "debris"
     SPAWN_SITE = "capture_zone"
@@ -248,21 +239,12 @@ class DebrisCaptureTask(ManipulationTask):
         return tanh_kernel2(self.approach_m(data), 3.0 * self.REACH_SCALE_M,
                             self.REACH_SCALE_M / 3.0)
 
-    def gap_m(self, data) -> float:
-        """The finger gap, m."""
-        return self.robot.gripper_gap(data)
-
-    def close_scale_m(self) -> float:
-        """:data:`FINGER_STEP` x the gripper's opening, m."""
-        return FINGER_STEP * self.robot.cfg.gripper_opening_m
-
     def reward_close(self, model, data) -> float:
         """:func:`reward_close` of this env."""
-        shrunk = self._progress("gap_m", data) * self.dt  # m; the gap is tracked either way
         if self.grasped(data):
             return 0.0
-        closing = float(np.clip(shrunk / self.close_scale_m(), -1.0, 1.0))
-        return closing * tanh_kernel(self.approach_m(data), CLOSE_M)
+        return float(np.clip(self._action[-1], 0.0, 1.0)) * tanh_kernel(self.approach_m(data),
+                                                                         CLOSE_M)
 
     def reward_damping(self, model, data) -> float:
         """While grasped: 1 - tanh((|v| + 0.1 m x |w|) / 0.02 m/s); 0 when not held."""
@@ -293,15 +275,6 @@ class DebrisCaptureTask(ManipulationTask):
 
     def state_reach_scale_m(self, v, s):
         return self.REACH_SCALE_M
-
-    def state_gap_m(self, v, s):
-        return self.robot.gripper_gap_batch(v)
-
-    def state_prev_gap_m(self, v, s):
-        return v.episode["prev_gap_m"]
-
-    def state_close_scale_m(self, v, s):
-        return self.close_scale_m()
 
     def observe_task_batch(self, v):
         s = self.batch_state(v)

@@ -73,7 +73,7 @@ class GatewayTask(DebrisCaptureTask):
     REWARDS = GatewayRewards
     TERMS = {**DebrisCaptureTask.TERMS, "transport": reward_transport}
     STAGES = {**DebrisCaptureTask.STAGES, "transport": stage_transport}
-    PROGRESS = {"approach_m": "approach_m", "carry_m": "carry_m", "gap_m": "gap_m"}
+    PROGRESS = {"approach_m": "approach_m", "carry_m": "carry_m"}
     PLATFORM = "station"
     SPAWN_SITE = "workspace"
     REACH_SCALE_M = 0.3  # the arm is 3x the size of the Panda-like one
