@@ -88,7 +88,7 @@ def time_steps(env, actions: np.ndarray, repeats: int, limit_steps: int = 0
     ``limit_steps`` is the episode length taken when no episode ended."""
     num_envs = actions.shape[1]
     env.reset(seed=0)
-    for action in actions[: max(5, len(actions) // 10)]:  # warm-up
+    for action in actions[:warmup_steps(len(actions))]:
         env.step(action)
     rates, ends = [], 0
     for _ in range(repeats):
@@ -142,34 +142,46 @@ def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
     return rate
 
 
-def record_controls(task: str, num_envs: int, steps: int):
-    """Run ``steps`` random steps of ``task`` (sync backend) and record what the physics saw:
-    the models, the state after reset and the controls of every step, (steps, n, nu)."""
+def warmup_steps(steps: int) -> int:
+    """Steps :func:`time_steps` takes before it starts the clock."""
+    return max(5, steps // 10)
+
+
+def record_controls(task: str, num_envs: int, steps: int, repeats: int):
+    """What the physics of :func:`time_steps` sees, step for step: the models, and for each of
+    the ``repeats`` timed passes the batch state where the pass starts and the controls of its
+    ``steps`` steps, (steps, n, nu). The same reset, warm-up and actions (sync backend, which
+    every backend matches bit for bit), so the ceiling replays the very physics that was timed.
+    """
     env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend="sync",
                        vectorization_mode="vector_entry_point", copy=False, progress=False)
     try:
         view = env.unwrapped.backend.slices[0].view  # the slice's one Batch
+        actions = random_actions(env, steps)
         env.reset(seed=0)
-        models, state = list(view.models), view.batch.state.copy()
-        recorded = []
-        for action in random_actions(env, steps):
+        for action in actions[:warmup_steps(steps)]:
             env.step(action)
-            recorded.append(view.ctrl.copy())
-        substeps = view.substeps
-        return models, state, np.stack(recorded), substeps
+        passes = []
+        for _ in range(repeats):
+            state, recorded = view.batch.state.copy(), []
+            for action in actions:
+                env.step(action)
+                recorded.append(view.ctrl.copy())
+            passes.append((state, np.stack(recorded)))
+        return list(view.models), passes, view.substeps
     finally:
         env.close()
 
 
-def physics_ceiling(recording, nthread: int, repeats: int) -> float:
+def physics_ceiling(recording, nthread: int) -> float:
     """env-steps/s of ``Batch.step`` replaying a :func:`record_controls` recording on
-    ``nthread`` threads (median of ``repeats``)."""
-    models, state, controls, substeps = recording
+    ``nthread`` threads: each timed pass from its own start state (median of the passes)."""
+    models, passes, substeps = recording
     batch = Batch(models[0], len(models), nthread=nthread)
     if len(models) > 1:
         batch.set_models(models)
     ctrl, rates = batch.bind("ctrl"), []
-    for _ in range(repeats):
+    for state, controls in passes:
         batch.state[:] = state
         start = time.perf_counter()
         for step_ctrl in controls:
@@ -218,9 +230,9 @@ def run(tasks: Sequence[str], sizes: Sequence[int], backends: Sequence[str], ste
               "gymnasium_async": {}, "ros_lockstep": {}, "ros_realtime_hz": {}}
     for task in tasks:
         for num_envs in sizes:
-            recording = record_controls(task, num_envs, steps)
-            ceiling = {"all_cores": physics_ceiling(recording, cores, repeats),
-                       "one_core": physics_ceiling(recording, 1, repeats)}
+            recording = record_controls(task, num_envs, steps, repeats)
+            ceiling = {"all_cores": physics_ceiling(recording, cores),
+                       "one_core": physics_ceiling(recording, 1)}
             del recording
             result["ceiling_by_n"].setdefault(task, {})[str(num_envs)] = ceiling
             result["ceiling"][task] = ceiling["all_cores"]  # the largest N, as SPEC 8 has it

@@ -145,10 +145,24 @@ def test_plot_is_a_grid_of_panels_with_one_legend_off_the_data(count, tmp_path):
 
 
 def test_ceiling_replays_the_controls_the_task_gave_its_physics():
+    from mujoco.batch import Batch
+
     from spaceros_procgen_envs import benchmark
 
-    models, state, controls, substeps = benchmark.record_controls("ingenuity", 3, 12)
-    assert len(models) == 3 and state.shape[0] == 3 and substeps >= 1
-    assert controls.shape == (12, 3, models[0].nu)
-    assert np.ptp(controls, axis=0).max() > 0, "the controls must follow the random actions"
-    assert benchmark.physics_ceiling((models, state, controls, substeps), 1, 1) > 0
+    models, passes, substeps = benchmark.record_controls("ingenuity", 3, 12, repeats=2)
+    assert len(models) == 3 and len(passes) == 2 and substeps >= 1
+    (state0, controls0), (state1, controls1) = passes
+    assert state0.shape[0] == 3 and controls0.shape == (12, 3, models[0].nu)
+    assert np.ptp(controls0, axis=0).max() > 0, "the controls must follow the random actions"
+    assert not np.array_equal(state0, state1), "each timed pass starts where the last one ended"
+    # Replaying the first pass from its start state is the physics the env ran: it ends exactly
+    # where the second timed pass starts.
+    batch = Batch(models[0], 3, nthread=1)
+    batch.set_models(models)
+    batch.state[:] = state0
+    ctrl = batch.bind("ctrl")
+    for step_ctrl in controls0:
+        ctrl[:] = step_ctrl
+        batch.step(nstep=substeps)
+    assert np.array_equal(batch.state, state1)
+    assert benchmark.physics_ceiling((models, passes, substeps), 1) > 0

@@ -17,6 +17,7 @@ from gymnasium.vector.utils import batch_space
 
 from . import autoreset
 
+from .. import gcfreeze
 from ..errors import unknown_name
 from ..registry import full_name, get_task
 from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
@@ -117,6 +118,7 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
                                      start_method=start_method, ray_address=ray_address,
                                      ray_num_cpus=ray_num_cpus)
         self._closed = False
+        gcfreeze.hold()  # no 30-45 ms full collection of the built worlds mid-rollout
         layout = self._backend.layout
         self.num_envs, self.task_name, self.backend_name = int(num_envs), spec.name, backend
         self.single_observation_space = layout.observation_space
@@ -142,6 +144,7 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         """Reset all envs (or those in ``options["reset_mask"]``, a (num_envs,) bool array);
         env i gets ``seed + i``. Masked envs keep their running episodes."""
         super().reset(seed=None)
+        gcfreeze.settle()
         seeds = self._seeds(seed)
         mask = None if not options or "reset_mask" not in options else \
             autoreset.check_mask(options["reset_mask"], self.num_envs)
@@ -242,6 +245,7 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         if not self._closed:
             self._backend.close()
             self._closed = True
+            gcfreeze.release()
 
     @property
     def envs(self) -> list[SimEnv]:

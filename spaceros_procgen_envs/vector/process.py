@@ -55,7 +55,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .. import forksafe
+from .. import forksafe, gcfreeze
 from ..assets import cache
 from ..sim.cameras import gl_started
 from .batch import Buffers, EnvFactory, Layout, obs_views, split
@@ -112,6 +112,7 @@ class _Worker:
     def __init__(self, factory: EnvFactory, start: int, stop: int, conn: Connection):
         self.start, self.stop, self.conn = start, stop, conn
         self.piece = make_slice(factory.build(start, stop))
+        gcfreeze.hold()  # the worker lives as long as its slice (see gcfreeze)
         self.layout = Layout.of(self.piece.envs[0])
         self.out: Buffers | None = None
         self.actions: np.ndarray | None = None

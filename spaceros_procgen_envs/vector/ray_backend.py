@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from .. import gcfreeze
 from ..assets import cache
 from ..errors import ProcgenError
 from .batch import EnvFactory, Layout, allocate, split
@@ -146,6 +147,7 @@ class SliceActor:
             os.environ[cache.ENV_VAR] = cache_dir
         os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor (see process.py)
         self.slice = make_slice(factory.build(start, stop), nthread)
+        gcfreeze.hold()  # the actor lives as long as its slice (see gcfreeze)
         self.layout = Layout.of(self.slice.envs[0])
         self.out = allocate(stop - start, self.layout.observation_space, self.layout.info_keys)
 
