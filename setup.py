@@ -30,6 +30,7 @@ setup(
         "scipy>=1.10",
         "trimesh>=4.0",
         "mujoco>=3.2",
+        "numba>=0.60",  # the batched controllers and task kernels (sim/jit.py)
         "gymnasium>=1.0",
         "platformdirs>=3.0",
         "tqdm>=4.60",

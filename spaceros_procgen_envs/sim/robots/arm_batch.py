@@ -23,8 +23,12 @@ Example (``v`` from the slice)::
 
 from __future__ import annotations
 
+import math
+
 import mujoco
 import numpy as np
+
+from ..jit import njit
 
 _S = mujoco.mjtSensor
 _SITE, _TENDON = mujoco.mjtObj.mjOBJ_SITE, mujoco.mjtObj.mjOBJ_TENDON
@@ -77,28 +81,48 @@ def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.stack((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), axis=-1)
 
 
-def hinge_jacobian(axis: np.ndarray, anchor: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """Transposed Jacobian (n, k, 6) of a world point moved by a chain of k hinges.
+@njit
+def _solve_spd6(a, b, lower, out):
+    """Solve ``a x = b`` for a symmetric positive definite 6 x 6 ``a`` (Cholesky), into
+    ``out``; ``lower`` is scratch."""
+    for r in range(6):
+        for c in range(r + 1):
+            acc = a[r, c]
+            for k in range(c):
+                acc -= lower[r, k] * lower[c, k]
+            lower[r, c] = math.sqrt(acc) if r == c else acc / lower[c, c]
+    for r in range(6):  # L z = b
+        acc = b[r]
+        for k in range(r):
+            acc -= lower[r, k] * out[k]
+        out[r] = acc / lower[r, r]
+    for r in range(5, -1, -1):  # L^T x = z
+        acc = out[r]
+        for k in range(r + 1, 6):
+            acc -= lower[k, r] * out[k]
+        out[r] = acc / lower[r, r]
 
-    Column j of the Jacobian is (a_j x (p - x_j), a_j): what ``mj_jacSite`` gives for hinge
-    dofs, from the same kinematics.
 
-    Args:
-        axis: (n, k, 3) world unit axes of the hinges (``xaxis``), float64 (any strides).
-        anchor: (n, k, 3) world points on them (``xanchor``), m.
-        point: (n, 3) the world point, m.
-    """
-    jac_t = np.empty((*axis.shape[:2], 6))
-    r = point[:, None, :] - anchor  # the cross product a x r, written into its columns
-    a0, a1, a2, r0, r1, r2 = axis[..., 0], axis[..., 1], axis[..., 2], r[..., 0], r[..., 1], r[..., 2]
-    np.subtract(a1 * r2, a2 * r1, out=jac_t[..., 0])
-    np.subtract(a2 * r0, a0 * r2, out=jac_t[..., 1])
-    np.subtract(a0 * r1, a1 * r0, out=jac_t[..., 2])
-    jac_t[..., 3:] = axis
-    return jac_t
+@njit
+def _dls_row(jac_t, twist, damping2, jj, lower, y, dq):
+    """:func:`dls_step` of one world: ``jac_t`` (k, 6), ``twist`` (6,) -> ``dq`` (k,)."""
+    k = jac_t.shape[0]
+    for r in range(6):
+        for c in range(6):
+            acc = 0.0
+            for j in range(k):
+                acc += jac_t[j, r] * jac_t[j, c]
+            jj[r, c] = acc + damping2 if r == c else acc
+    _solve_spd6(jj, twist, lower, y)
+    for j in range(k):
+        acc = 0.0
+        for r in range(6):
+            acc += jac_t[j, r] * y[r]
+        dq[j] = acc
 
 
-def dls_step(jac_t: np.ndarray, twist: np.ndarray, damping2: float) -> np.ndarray:
+@njit
+def dls_step(jac_t, twist, damping2):
     """Damped least squares for a batch: dq = J^T (J J^T + lambda^2 I)^-1 twist.
 
     Args:
@@ -109,17 +133,60 @@ def dls_step(jac_t: np.ndarray, twist: np.ndarray, damping2: float) -> np.ndarra
     Returns:
         (n, k) joint increments (rad).
     """
-    jj = np.swapaxes(jac_t, 1, 2) @ jac_t
-    diagonal = jj.reshape(len(jj), -1)[:, ::jj.shape[1] + 1]  # (n, 6) view of the diagonals
-    diagonal += damping2  # + lambda^2 I (the off-diagonal terms gain an exact 0)
-    y = np.linalg.solve(jj, twist[..., None])
-    return (jac_t @ y)[..., 0]
+    n, k = jac_t.shape[0], jac_t.shape[1]
+    dq = np.empty((n, k))
+    jj, lower, y = np.empty((6, 6)), np.zeros((6, 6)), np.empty(6)
+    for i in range(n):
+        _dls_row(jac_t[i], twist[i], damping2, jj, lower, y, dq[i])
+    return dq
 
 
 def clamp_targets(target: np.ndarray, q: np.ndarray, lead: float, lo: np.ndarray,
                   hi: np.ndarray) -> np.ndarray:
     """Joint targets (n, 7) kept within ``lead`` rad of the measured pose and inside [lo, hi]."""
     return np.minimum(np.maximum(target, np.maximum(q - lead, lo)), np.minimum(q + lead, hi))
+
+
+@njit
+def dls_control(actions, xmat, xpos, site_xpos, qpos, ctrl, links, index, scale, limits,
+                gains):
+    """:meth:`~.arm.Arm.apply_action` for every world, in place: TCP twist -> DLS joint
+    increments on the targets, kept within the lead and the limits; gripper target.
+
+    The Jacobian of hinge j is (a_j x (p - x_j), a_j) from its link's z axis a_j and origin
+    x_j (the hinges sit at the link origins, along z): what ``mj_jacSite`` gives.
+
+    Args:
+        actions: (n, 7) in [-1, 1]: TCP twist (3 linear, 3 angular, world frame), gripper.
+        xmat, xpos, site_xpos, qpos, ctrl: the batch's bound arrays (``ctrl`` is written).
+        links: (k,) body ids of the hinges' links, base to tip.
+        index: (TCP site id, qpos address of joint 0, actuator of joint 0, gripper actuator).
+        scale: (6,) m and rad per control period at action 1.
+        limits: (k, 2) joint limits (rad).
+        gains: (lambda^2 m^2, largest target lead rad, gripper opening m).
+    """
+    n, k = actions.shape[0], links.shape[0]
+    ee, q0, a0, grip = index[0], index[1], index[2], index[3]
+    damping2, lead, opening = gains[0], gains[1], gains[2]
+    jac_t, twist, dq = np.empty((k, 6)), np.empty(6), np.empty(k)
+    jj, lower, y = np.empty((6, 6)), np.zeros((6, 6)), np.empty(6)
+    for i in range(n):
+        for c in range(6):
+            twist[c] = min(max(float(actions[i, c]), -1.0), 1.0) * scale[c]
+        px, py, pz = site_xpos[i, ee, 0], site_xpos[i, ee, 1], site_xpos[i, ee, 2]
+        for j in range(k):
+            b = links[j]
+            ax, ay, az = xmat[i, b, 2], xmat[i, b, 5], xmat[i, b, 8]
+            rx, ry, rz = px - xpos[i, b, 0], py - xpos[i, b, 1], pz - xpos[i, b, 2]
+            jac_t[j, 0], jac_t[j, 1], jac_t[j, 2] = ay * rz - az * ry, az * rx - ax * rz, \
+                ax * ry - ay * rx
+            jac_t[j, 3], jac_t[j, 4], jac_t[j, 5] = ax, ay, az
+        _dls_row(jac_t, twist, damping2, jj, lower, y, dq)
+        for j in range(k):
+            q = qpos[i, q0 + j]
+            low, high = max(q - lead, limits[j, 0]), min(q + lead, limits[j, 1])
+            ctrl[i, a0 + j] = min(max(ctrl[i, a0 + j] + dq[j], low), high)
+        ctrl[i, grip] = opening * (1.0 - min(max(float(actions[i, 6]), 0.0), 1.0))
 
 
 class BatchedArm:
@@ -146,7 +213,11 @@ class BatchedArm:
         joints = np.array([model.joint(n).id for n in self.arm_joint_names])
         if not (np.all(model.jnt_pos[joints] == 0.0) and np.all(model.jnt_axis[joints] == (0, 0, 1))):
             raise RuntimeError(f"{self.prefix}: arm hinges must sit at their link origins, along z")
-        self._links = as_slice(model.jnt_bodyid[joints])  # hinge j: its link's origin and z axis
+        self._link_ids = np.asarray(model.jnt_bodyid[joints])  # hinge j: its link's origin, z axis
+        self._batch_index = np.array([self._ee, self._qpos.start, self._act_slice.start,
+                                      self._grip_act])
+        self._limits = np.column_stack([self._lo, self._hi])
+        self._gains = np.array([self._lambda2, self._lead, self.cfg.gripper_opening_m])
         self._ee_cols = as_slice(self._sensor_idx["ee_pos"])
 
     def ee_pos_batch(self, v) -> np.ndarray:
@@ -160,15 +231,8 @@ class BatchedArm:
             v: the slice's BatchView.
             actions: (n, 7) float32, already checked finite and clipped to [-1, 1].
         """
-        a = np.asarray(actions, np.float64)
-        # m and rad over one control period, world frame (np.clip's bounds, without its wrapper)
-        twist = np.minimum(np.maximum(a[:, :6], -1.0), 1.0) * self._scale
-        links = self._links
-        jac_t = hinge_jacobian(v.xmat[:, links, 2::3], v.xpos[:, links], v.site_xpos[:, self._ee])
-        target = v.ctrl[:, self._act_slice] + dls_step(jac_t, twist, self._lambda2)
-        q = v.qpos[:, self._qpos]
-        v.ctrl[:, self._act_slice] = clamp_targets(target, q, self._lead, self._lo, self._hi)
-        v.ctrl[:, self._grip_act] = gripper_target(a[:, 6], self.cfg.gripper_opening_m)
+        dls_control(actions, v.xmat, v.xpos, v.site_xpos, v.qpos, v.ctrl, self._link_ids,
+                    self._batch_index, self._scale, self._limits, self._gains)
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
         """:meth:`Arm.observe` for every world: the same keys, frames and units, (n, ...) float32."""

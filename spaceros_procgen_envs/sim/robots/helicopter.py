@@ -37,6 +37,7 @@ import numpy as np
 
 from ..scene import GROUND, OBJECT, ROBOT, VISUAL_GROUP
 from .base import CONTROL_HZ, CameraMount, KeyBinding, TwistAxis
+from .helicopter_batch import flight_control, flight_params
 
 _SITE, _JOINT = mujoco.mjtTrn.mjTRN_SITE, mujoco.mjtTrn.mjTRN_JOINT
 _BOX, _CAPSULE, _CYLINDER, _SPHERE = (mujoco.mjtGeom.mjGEOM_BOX, mujoco.mjtGeom.mjGEOM_CAPSULE,
@@ -266,6 +267,7 @@ class Helicopter:
         self._com_z = float(moment) / self._mass  # CoM height above the base origin (on body z), m
         self._t_hard = float(model.actuator_ctrlrange[self._act0, 1])
         self._touch = int(model.sensor(f"{p}touch").adr[0])
+        self._batch_index = np.array([self._qadr, self._vadr, self._act0, self._touch])
         self._colliders = np.zeros(model.ngeom, bool)  # geoms whose contact means touchdown
         for name in ("fuselage", "foot0", "foot1", "foot2", "foot3"):
             self._colliders[model.geom(f"{p}{name}").id] = True
@@ -381,86 +383,28 @@ class Helicopter:
 
     def control_batch(self, v, actions: np.ndarray) -> None:
         """:meth:`apply_action` for every world of a BatchView ``v``: actions (n, 4) in [-1, 1];
-        reads and updates ``v.episode["landed"]`` and ``v.episode["land_steps"]``.
+        reads and updates ``v.episode["landed"]`` and ``v.episode["land_steps"]``
+        (:func:`~.helicopter_batch.flight_control`, one compiled loop over the worlds)."""
+        ep = v.episode
+        flight_control(actions, v.qpos, v.qvel, v.sensordata, v.ctrl, ep["landed"],
+                       ep["land_steps"], self._batch_index, self._flight_params(v.model))
 
-        Vectors are (3, n) here, component first, so no step stacks or splits arrays."""
-        c, a0, ctrl = self.cfg, self._act0, v.ctrl
-        vel = v.qvel[:, self._vadr:self._vadr + 6].T  # world linear, body angular
-        act = actions.T.astype(np.float64)
-        vz_cmd = act[2] * c.max_vel_z_mps
-        landed = self._landed_batch(v, act[2], vz_cmd, vel[2])
-        g, grav, t_max = self._gravity_terms(v.model)
-        zb, xb, yb = _body_axes_batch(v.qpos[:, self._qadr + 3:self._qadr + 7])
-        v_com = vel[:3] + self._com_z * (vel[4] * xb - vel[3] * yb)
-        force = self._desired_force_batch(act, vz_cmd, v_com, xb, g, grav)
-        thrust = np.minimum(np.maximum(np.einsum("kn,kn->n", force, zb), 0.0), t_max)
-        roll, pitch = self._tilt_rates_batch(force, zb, xb, yb)
-        spin = c.rotor_visual_speed_radps  # lower rotor counter-clockwise seen from above
-        ctrl[:, a0] = np.where(landed, 0.0, thrust)
-        ctrl[:, a0 + 1] = np.where(landed, vel[3], roll)  # landed: hold the body still
-        ctrl[:, a0 + 2] = np.where(landed, vel[4], pitch)
-        ctrl[:, a0 + 3] = np.where(landed, vel[5], act[3] * c.max_yaw_rate_radps)
-        ctrl[:, a0 + 4] = np.where(landed, 0.0, spin)
-        ctrl[:, a0 + 5] = np.where(landed, 0.0, -spin)
-
-    def _gravity_terms(self, model: mujoco.MjModel) -> tuple[float, np.ndarray, float]:
-        """(|g| m/s^2, g (3,) world m/s^2, thrust limit N) of ``model.opt.gravity``, computed
-        again only when the gravity changes."""
+    def _flight_params(self, model: mujoco.MjModel) -> np.ndarray:
+        """The controller's constants (:func:`~.helicopter_batch.flight_params`) for the
+        gravity of ``model``, computed again only when the gravity changes."""
         key = model.opt.gravity.tolist()
-        cached = getattr(self, "_gravity_cache", None)
+        cached = getattr(self, "_params_cache", None)
         if cached is None or cached[0] != key:
-            c, grav = self.cfg, np.array(key)
-            g = float(np.linalg.norm(grav))
+            c, (gx, gy, gz) = self.cfg, key
+            g = math.sqrt(gx * gx + gy * gy + gz * gz)
             t_max = min(self._t_hard, c.max_thrust_to_weight * self._mass
                         * min(max(g, c.thrust_ref_gravity_mps2), c.max_gravity_mps2))
-            cached = self._gravity_cache = (key, (g, grav, t_max))
+            values = {**vars(c), "tan_max_tilt": math.tan(c.max_tilt_rad),
+                      "land_detect_steps": c.land_detect_s * CONTROL_HZ, "mass_kg": self._mass,
+                      "com_z_m": self._com_z, "g_mps2": g, "gx": gx, "gy": gy, "gz": gz,
+                      "max_thrust_n": t_max}
+            cached = self._params_cache = (key, flight_params(values))
         return cached[1]
-
-    def _landed_batch(self, v, az, vz_cmd, vz) -> np.ndarray:
-        """:meth:`_update_landed` over the batch (contacts from the ``touch`` sensor)."""
-        c, ep = self.cfg, v.episode
-        was_landed = ep["landed"]
-        stalled = ((vz_cmd < -c.takeoff_vz_frac * c.max_vel_z_mps) & (vz > -c.land_speed_mps)
-                   & (v.sensordata[:, self._touch] > 0))
-        steps = np.where(stalled & ~was_landed, ep["land_steps"] + 1, 0)
-        landed = np.where(was_landed, az <= c.takeoff_vz_frac,
-                          steps >= c.land_detect_s * CONTROL_HZ)
-        ep["land_steps"][:], ep["landed"][:] = steps, landed
-        return landed
-
-    def _desired_force_batch(self, act, vz_cmd, vel, xb, g, grav) -> np.ndarray:
-        """:meth:`_desired_force` over the batch: (3, n) world force, N."""
-        c, m = self.cfg, self._mass
-        h = np.hypot(xb[0], xb[1])
-        level = h > 1e-6
-        safe = np.where(level, h, 1.0)
-        cy, sy = np.where(level, xb[0] / safe, 1.0), np.where(level, xb[1] / safe, 0.0)
-        vx_h, vy_h = act[0] * c.max_vel_xy_mps, act[1] * c.max_vel_xy_mps
-        a_x = c.kv_xy * (cy * vx_h - sy * vy_h - vel[0])  # world-frame accelerations, m/s^2
-        a_y = c.kv_xy * (sy * vx_h + cy * vy_h - vel[1])
-        a_h = np.hypot(a_x, a_y)
-        scale = np.where(a_h > c.max_accel_mps2, c.max_accel_mps2 / np.maximum(a_h, 1e-300), 1.0)
-        a_z = np.minimum(np.maximum(c.kv_z * (vz_cmd - vel[2]), -(1.0 - c.min_thrust_frac) * g),
-                         c.max_accel_mps2)
-        fx, fy = m * (a_x * scale - grav[0]), m * (a_y * scale - grav[1])
-        fz = m * (a_z - grav[2])
-        f_h = np.hypot(fx, fy)
-        f_h_max = np.maximum(fz, 0.0) * math.tan(c.max_tilt_rad)
-        tilt = np.where(f_h > f_h_max, f_h_max / np.maximum(f_h, 1e-300), 1.0)
-        return np.array([fx * tilt, fy * tilt, fz])
-
-    def _tilt_rates_batch(self, force, zb, xb, yb) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_tilt_rates` over the batch: roll and pitch rate setpoints (n,) each, rad/s."""
-        norm = np.sqrt(np.einsum("kn,kn->n", force, force))
-        dx, dy, dz = force / np.maximum(norm, 1e-300)
-        err = np.array([zb[1] * dz - zb[2] * dy, zb[2] * dx - zb[0] * dz, zb[0] * dy - zb[1] * dx])
-        k, lim = self.cfg.k_att, self.cfg.max_rate_radps
-        flying = norm >= 1e-9
-        roll = np.where(flying, np.minimum(np.maximum(k * np.einsum("kn,kn->n", xb, err), -lim),
-                                           lim), 0.0)
-        pitch = np.where(flying, np.minimum(np.maximum(k * np.einsum("kn,kn->n", yb, err), -lim),
-                                            lim), 0.0)
-        return roll, pitch
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
         """:meth:`observe` of every world, (n, ...) float32."""
@@ -515,25 +459,6 @@ def _body_axes(w, x, y, z):
     xb = (1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y))
     yb = (2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x))
     return zb, xb, yb
-
-
-# Body axes from the table of quaternion products q_a q_b (flat index 4 a + b, wxyz):
-# entry (axis, component) = 2 (q_a q_b +- q_c q_d), and 1 minus that on the three
-# squared-norm entries. Axis order z, x, y, as :func:`_body_axes`.
-_AXES_A = np.array([7, 11, 5, 10, 6, 7, 6, 5, 11])   # xz yz xx | yy xy xz | xy xx yz
-_AXES_B = np.array([2, 1, 10, 15, 3, 2, 3, 15, 1])   # wy wx yy | zz wz wy | wz zz wx
-_AXES_SIGN = np.array([1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0])
-_AXES_ONE_MINUS = [2, 3, 7]  # zb_z, xb_x, yb_y
-
-
-def _body_axes_batch(quat: np.ndarray) -> np.ndarray:
-    """:func:`_body_axes` of (n, 4) wxyz quaternions: (3 axes z, x, y, 3 components, n), the
-    same floating-point operations in a few whole-batch steps."""
-    products = (quat[:, :, None] * quat[:, None, :]).reshape(len(quat), 16)
-    axes = products[:, _AXES_A] + products[:, _AXES_B] * _AXES_SIGN  # a + (-1) b == a - b
-    axes *= 2.0
-    axes[:, _AXES_ONE_MINUS] = 1.0 - axes[:, _AXES_ONE_MINUS]
-    return np.ascontiguousarray(axes.T).reshape(3, 3, -1)
 
 
 def _collider(geom: mujoco.MjsGeom, rgba) -> None:
