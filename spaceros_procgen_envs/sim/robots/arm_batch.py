@@ -61,17 +61,28 @@ def as_slice(index: np.ndarray) -> slice | np.ndarray:
     return index
 
 
+@njit
 def canonical_quat(q: np.ndarray) -> np.ndarray:
-    """Unit quaternions (..., 4) wxyz with the sign ``mju_mat2Quat`` gives the same rotation.
+    """Unit quaternions (n, 4) wxyz with the sign ``mju_mat2Quat`` gives the same rotation.
 
     ``mju_mat2Quat`` makes w positive when w^2 > 1/4, else the largest of x, y, z (ties to
     the earlier axis), so a ``framequat`` sensor reads like ``mat2Quat(site_xmat)``.
     """
-    sq = q * q
-    w, x, y, z = sq[..., 0], sq[..., 1], sq[..., 2], sq[..., 3]
-    lead = np.where(w > 0.25, q[..., 0], np.where((x > y) & (x > z), q[..., 1],
-                                                 np.where(y > z, q[..., 2], q[..., 3])))
-    return np.where((lead < 0.0)[..., None], -q, q)
+    out = np.empty((q.shape[0], 4))
+    for i in range(q.shape[0]):
+        w, x, y, z = q[i, 0] * q[i, 0], q[i, 1] * q[i, 1], q[i, 2] * q[i, 2], q[i, 3] * q[i, 3]
+        if w > 0.25:
+            lead = q[i, 0]
+        elif x > y and x > z:
+            lead = q[i, 1]
+        elif y > z:
+            lead = q[i, 2]
+        else:
+            lead = q[i, 3]
+        sign = -1.0 if lead < 0.0 else 1.0
+        for j in range(4):
+            out[i, j] = sign * q[i, j]
+    return out
 
 
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from ..base import F32, RewardCfg, box
 from ...assets.debris import COLLISION_PIECES
 from ...assets.meshutil import MAX_HULL_VERTICES
 from ...sim import vecmath
+from ...sim.jit import njit
 from ..manipulation import (REACHED_M, ManipulationTask, kernel, kernel2, tanh_kernel,
                             tanh_kernel2)
 
@@ -78,6 +79,7 @@ def padded_vertices(vertices: np.ndarray, count: int = HULL_VERTICES) -> np.ndar
     return np.concatenate([vertices, np.repeat(vertices[:1], count - len(vertices), axis=0)])
 
 
+@njit
 def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarray,
                 vertices_t: np.ndarray, vertices_sq: np.ndarray) -> np.ndarray:
     """(n, 3) hull vertex nearest the TCP minus the TCP, world m.
@@ -87,10 +89,26 @@ def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarr
         vertices_t: (n, 3, V) hull vertices (columns) in the body frame, m;
         vertices_sq: (n, V) their |v|^2.
     """
-    local = ((ee_pos - object_pos)[:, None, :] @ object_mat)[:, 0]  # TCP in the body frame
-    k = np.argmin(vertices_sq - 2.0 * (local[:, None, :] @ vertices_t)[:, 0], axis=1)
-    nearest = vertices_t[np.arange(len(k)), :, k]
-    return (object_mat @ (nearest - local)[:, :, None])[:, :, 0]
+    n, count = ee_pos.shape[0], vertices_t.shape[2]
+    out, local = np.empty((n, 3)), np.empty(3)
+    for i in range(n):
+        for j in range(3):  # the TCP in the body frame: R^T (ee - object)
+            local[j] = ((ee_pos[i, 0] - object_pos[i, 0]) * object_mat[i, 0, j]
+                        + (ee_pos[i, 1] - object_pos[i, 1]) * object_mat[i, 1, j]
+                        + (ee_pos[i, 2] - object_pos[i, 2]) * object_mat[i, 2, j])
+        best, k = np.inf, 0
+        for c in range(count):  # |v - local|^2 - |local|^2, the first smallest
+            d = vertices_sq[i, c] - 2.0 * (local[0] * vertices_t[i, 0, c]
+                                           + local[1] * vertices_t[i, 1, c]
+                                           + local[2] * vertices_t[i, 2, c])
+            if d < best:
+                best, k = d, c
+        r0 = vertices_t[i, 0, k] - local[0]
+        r1 = vertices_t[i, 1, k] - local[1]
+        r2 = vertices_t[i, 2, k] - local[2]
+        for j in range(3):
+            out[i, j] = object_mat[i, j, 0] * r0 + object_mat[i, j, 1] * r1 + object_mat[i, j, 2] * r2
+    return out
 
 
 PRE_GRASP_M = 0.1  # the approach goes over a point this far above the nearest hull vertex
