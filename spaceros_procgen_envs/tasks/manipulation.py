@@ -14,6 +14,7 @@ module-level function ``reward_<name>`` of those arrays, listed in the class's
 
 from __future__ import annotations
 
+import math
 from typing import Callable, ClassVar
 
 import mujoco
@@ -21,11 +22,12 @@ import numpy as np
 
 from ..assets.types import MeshPart
 from ..sim import scene, vecmath
+from ..sim.jit import njit
 from ..sim.robots.arm import Arm, ArmCfg
 from ..sim.robots.arm_batch import as_slice, sensor_index
 from ..sim.robots.base import control_substeps
 from ..sim.robots.bases import Platform, add_lander, add_spacecraft, add_station_module
-from .base import F32, Task, box
+from .base import F32, Task, box, reward_action_rate
 from .batchstate import BatchState, stage_calls, stage_flags, term_calls, weighted_terms
 
 PLATFORMS = {"lander": add_lander, "spacecraft": add_spacecraft, "station": add_station_module}
@@ -38,9 +40,13 @@ def tanh_kernel(distance_m: float, scale_m: float) -> float:
     return float(1.0 - np.tanh(distance_m / scale_m))
 
 
-def kernel(distance_m: np.ndarray, scale_m) -> np.ndarray:
-    """:func:`tanh_kernel` over arrays: 1 - tanh(distance / scale)."""
-    return 1.0 - np.tanh(np.asarray(distance_m) / scale_m)
+@njit
+def kernel(distance_m: np.ndarray, scale_m: float) -> np.ndarray:
+    """:func:`tanh_kernel` of every distance (n,): 1 - tanh(distance / scale)."""
+    out = np.empty(distance_m.shape[0])
+    for i in range(distance_m.shape[0]):
+        out[i] = 1.0 - math.tanh(distance_m[i] / scale_m)
+    return out
 
 
 def tanh_kernel2(distance_m: float, coarse_m: float, fine_m: float) -> float:
@@ -48,10 +54,15 @@ def tanh_kernel2(distance_m: float, coarse_m: float, fine_m: float) -> float:
     return 0.5 * (tanh_kernel(distance_m, coarse_m) + tanh_kernel(distance_m, fine_m))
 
 
-def kernel2(distance_m: np.ndarray, coarse_m, fine_m) -> np.ndarray:
+@njit
+def kernel2(distance_m: np.ndarray, coarse_m: float, fine_m: float) -> np.ndarray:
     """(n,) mean of a coarse and a fine :func:`kernel`: the coarse one still pulls from where
     an episode starts (tens of cm away), the fine one sharpens the last centimetres."""
-    return 0.5 * (kernel(distance_m, coarse_m) + kernel(distance_m, fine_m))
+    out = np.empty(distance_m.shape[0])
+    for i in range(distance_m.shape[0]):
+        d = distance_m[i]
+        out[i] = 0.5 * ((1.0 - math.tanh(d / coarse_m)) + (1.0 - math.tanh(d / fine_m)))
+    return out
 
 
 REACH_M = (1.0, 0.03)  # coarse and fine scales of the reach kernel, m (the sample starts 0.8 m off)
@@ -100,11 +111,6 @@ def reward_carry(carry_m: np.ndarray, prev_carry_m: np.ndarray, dt: float,
                  grasped: np.ndarray) -> np.ndarray:
     """(n,) while held: how fast the object's distance to where it must go shrank, m/s."""
     return np.where(grasped, (prev_carry_m - carry_m) / dt, 0.0)
-
-
-def reward_action_rate(action: np.ndarray, prev_action: np.ndarray) -> np.ndarray:
-    """(n,) squared change of the action (n, A) since the last step (smoothness penalty)."""
-    return np.sum(np.square(action - prev_action), axis=-1).astype(np.float64)
 
 
 class ManipulationTask(Task):

@@ -36,6 +36,8 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from ..jit import njit
+
 from ..scene import COLLISION_GROUP, GROUND, OBJECT, ROBOT, VISUAL_GROUP
 from ..vecmath import rotate_inverse
 from .base import CameraMount, KeyBinding, TwistAxis
@@ -370,17 +372,12 @@ class Rover:
     def control_batch(self, v, actions: np.ndarray) -> None:
         """:meth:`apply_action` for every world of a BatchView ``v``: actions (n, 2) in [-1, 1]."""
         c = self.cfg
-        lin = actions[:, :1] * c.max_lin_vel_mps          # (n, 1) m/s
-        ang = actions[:, 1:2] * c.max_ang_vel_radps       # (n, 1) rad/s
-        xy = self._xy
-        ux, uy = lin - ang * xy[:, 1], ang * xy[:, 0]      # contact-point velocity, chassis frame
-        steer = np.arctan2(uy, ux)
-        steer = np.where(steer > 0.5 * np.pi, steer - np.pi, steer)
-        steer = np.where(steer <= -0.5 * np.pi, steer + np.pi, steer)
-        steer = np.minimum(np.maximum(steer, -c.max_steer_rad), c.max_steer_rad) * self._steers
-        speed = ux * np.cos(steer) + uy * np.sin(steer)
-        v.ctrl[:, self._a0:self._a0 + 6] = speed * self._inv_r
-        v.ctrl[:, self._a0 + 6:self._a1] = steer[:, self._steer_cols]
+        # float32 speed limits: action x limit rounds to float32, as numpy does for the float32
+        # actions of the per-env path
+        limits = np.array([c.max_lin_vel_mps, c.max_ang_vel_radps], np.float32)
+        ackermann_control(actions, v.ctrl, self._xy, self._steers,
+                          np.asarray(self._steer_cols, np.int64), limits, c.max_steer_rad,
+                          self._inv_r, int(self._a0))
 
     def observe_batch(self, v) -> dict[str, np.ndarray]:
         """:meth:`observe` of every world, (n, ...) float32."""
@@ -455,3 +452,33 @@ def _pitched_down(angle_rad: float) -> tuple[float, float, float, float]:
     out = np.zeros(4)
     mujoco.mju_mulQuat(out, tilt, np.array(_CAM_LEVEL))
     return tuple(out)
+
+
+@njit
+def ackermann_control(actions, ctrl, wheel_xy, steers, steer_cols, limits, max_steer, inv_r, a0):
+    """:meth:`Rover.apply_action` for every world, in place: the (forward speed, turn rate)
+    action to each wheel's steering angle and rolling speed (each wheel's contact point moves
+    as the chassis twist says), for actuators ``a0 .. a0 + 5`` (wheels) and then the steering
+    servos of ``steer_cols``.
+
+    Args:
+        actions: (n, 2) in [-1, 1]. ctrl: the batch's bound (n, nu) array, written.
+        wheel_xy: (6, 2) contact points, chassis frame, m. steers: (6,) 1 where a wheel steers.
+        limits: (speed m/s, turn rate rad/s) at action 1, float32. max_steer: rad.
+        inv_r: 1 / wheel radius, 1/m.
+    """
+    steer = np.empty(6)
+    for i in range(actions.shape[0]):
+        lin, ang = actions[i, 0] * limits[0], actions[i, 1] * limits[1]  # m/s, rad/s
+        for w in range(6):
+            ux, uy = lin - ang * wheel_xy[w, 1], ang * wheel_xy[w, 0]  # contact point velocity
+            angle = math.atan2(uy, ux)
+            if angle > 0.5 * math.pi:
+                angle -= math.pi
+            if angle <= -0.5 * math.pi:
+                angle += math.pi
+            angle = min(max(angle, -max_steer), max_steer) * steers[w]
+            steer[w] = angle
+            ctrl[i, a0 + w] = (ux * math.cos(angle) + uy * math.sin(angle)) * inv_r
+        for k in range(steer_cols.shape[0]):
+            ctrl[i, a0 + 6 + k] = steer[steer_cols[k]]
