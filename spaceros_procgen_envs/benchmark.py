@@ -9,7 +9,10 @@ Next to every backend it measures, on the same machine in the same run:
 
 From those it reports the Python overhead per env step (the time a step takes beyond the
 ceiling's, divided by the envs) and the physics share (ceiling time / step time). ``sync`` is
-compared with the one-core ceiling, every other backend with the all-cores one.
+compared with the one-core ceiling, every other backend with the all-cores one. The ceiling
+replays exactly the passes that were timed (same reset, warm-up and actions), and each timed
+pass of a backend is paired with a replay of that pass just before it; share and overhead are
+medians over those pairs, so a slow moment of a shared machine lands on both sides of a ratio.
 
 Every figure is the median of ``--repeats`` timed runs after a warm-up. episodes/s is
 env-steps/s over the mean episode length of the timed steps (episodes that ended, or the
@@ -120,17 +123,46 @@ def rss_mb_per_env(task: str, num_envs: int, backend: str) -> float:
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 
-def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats: int) -> dict:
-    """One row of the table."""
+def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats: int,
+                    recording=None) -> dict:
+    """One row of the table. With a :func:`record_controls` ``recording`` of the same task, N,
+    steps and repeats, each timed pass is paired with the ceiling of that very pass, replayed
+    just before it (on one core for ``sync``, else on every core): the row's physics share and
+    Python overhead are the medians over the pairs, so a slow moment of a shared machine
+    weighs on both sides of a ratio instead of on one."""
     env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs,
                        vectorization_mode="vector_entry_point", backend=backend, copy=False,
                        progress=False)
     try:
-        rate, episodes = time_steps(env, random_actions(env, steps), repeats, limit_steps(task))
+        replay = None if recording is None else \
+            Replay(recording, 1 if backend == "sync" else available_cores())
+        actions = random_actions(env, steps)
+        env.reset(seed=0)
+        for action in actions[:warmup_steps(steps)]:
+            env.step(action)
+        rates, ceilings, ends = [], [], 0
+        for k in range(repeats):
+            if replay is not None:
+                ceilings.append(replay.rate(k))
+            start = time.perf_counter()
+            for action in actions:
+                _, _, term, trunc, _ = env.step(action)
+                ends += int(np.count_nonzero(np.logical_or(term, trunc)))
+            rates.append(num_envs * steps / (time.perf_counter() - start))
     finally:
         env.close()
-    return {"task": task, "backend": backend, "num_envs": num_envs, "env_steps_per_s": rate,
-            "episodes_per_s": episodes, "rss_mb_per_env": None}
+    rate = statistics.median(rates)
+    length = num_envs * steps * repeats / ends if ends else limit_steps(task)
+    row = {"task": task, "backend": backend, "num_envs": num_envs, "env_steps_per_s": rate,
+           "episodes_per_s": rate / length, "rss_mb_per_env": None}
+    if ceilings:
+        row.update(pairs=[{"env_steps_per_s": r, "ceiling_env_steps_per_s": c}
+                          for r, c in zip(rates, ceilings)],
+                   ceiling_env_steps_per_s=statistics.median(ceilings),
+                   physics_share=statistics.median(r / c for r, c in zip(rates, ceilings)),
+                   python_us_per_env_step=statistics.median(
+                       max(0.0, 1e6 / r - 1e6 / c) for r, c in zip(rates, ceilings)))
+    return row
 
 
 def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
@@ -173,29 +205,41 @@ def record_controls(task: str, num_envs: int, steps: int, repeats: int):
         env.close()
 
 
+class Replay:
+    """The physics ceiling of a :func:`record_controls` recording: ``Batch.step`` of its models
+    on ``nthread`` threads, replaying one timed pass at a time from that pass's start state."""
+
+    def __init__(self, recording, nthread: int):
+        models, self.passes, self.substeps = recording
+        self.batch = Batch(models[0], len(models), nthread=nthread)
+        if len(models) > 1:
+            self.batch.set_models(models)
+        self.ctrl = self.batch.bind("ctrl")
+
+    def rate(self, k: int) -> float:
+        """env-steps/s of replaying pass ``k``."""
+        state, controls = self.passes[k]
+        self.batch.state[:] = state
+        start = time.perf_counter()
+        for step_ctrl in controls:
+            self.ctrl[:] = step_ctrl
+            self.batch.step(nstep=self.substeps)
+        return controls.shape[0] * controls.shape[1] / (time.perf_counter() - start)
+
+
 def physics_ceiling(recording, nthread: int) -> float:
     """env-steps/s of ``Batch.step`` replaying a :func:`record_controls` recording on
     ``nthread`` threads: each timed pass from its own start state (median of the passes)."""
-    models, passes, substeps = recording
-    batch = Batch(models[0], len(models), nthread=nthread)
-    if len(models) > 1:
-        batch.set_models(models)
-    ctrl, rates = batch.bind("ctrl"), []
-    for state, controls in passes:
-        batch.state[:] = state
-        start = time.perf_counter()
-        for step_ctrl in controls:
-            ctrl[:] = step_ctrl
-            batch.step(nstep=substeps)
-        rates.append(controls.shape[0] * controls.shape[1] / (time.perf_counter() - start))
-    return statistics.median(rates)
+    replay = Replay(recording, nthread)
+    return statistics.median(replay.rate(k) for k in range(len(replay.passes)))
 
 
 def add_overheads(result: dict) -> None:
-    """Python us per env step and physics share of every row, against its ceiling."""
+    """Python us per env step and physics share of every row measured without its own paired
+    ceilings, against the task's ceiling at its N."""
     for row in result["rows"]:
         ceiling = result["ceiling_by_n"].get(row["task"], {}).get(str(row["num_envs"]))
-        if not ceiling:
+        if not ceiling or "physics_share" in row:
             continue
         reference = ceiling["one_core"] if row["backend"] == "sync" else ceiling["all_cores"]
         rate = row["env_steps_per_s"]
@@ -233,16 +277,17 @@ def run(tasks: Sequence[str], sizes: Sequence[int], backends: Sequence[str], ste
             recording = record_controls(task, num_envs, steps, repeats)
             ceiling = {"all_cores": physics_ceiling(recording, cores),
                        "one_core": physics_ceiling(recording, 1)}
-            del recording
             result["ceiling_by_n"].setdefault(task, {})[str(num_envs)] = ceiling
             result["ceiling"][task] = ceiling["all_cores"]  # the largest N, as SPEC 8 has it
             _progress(f"{task} N={num_envs} ceiling (all cores)", ceiling["all_cores"])
             for backend in backends:
-                row = measure_backend(task, num_envs, backend, steps, repeats)
+                row = measure_backend(task, num_envs, backend, steps, repeats, recording)
                 if with_rss and num_envs == max(sizes):
                     row["rss_mb_per_env"] = rss_mb_per_env(task, num_envs, backend)
                 result["rows"].append(row)
-                _progress(f"{task} N={num_envs} {backend}", row["env_steps_per_s"])
+                _progress(f"{task} N={num_envs} {backend}", row["env_steps_per_s"],
+                          row["physics_share"])
+            del recording
             if with_async and num_envs <= ASYNC_MAX_ENVS:
                 rate = measure_async(task, num_envs, steps, repeats)
                 result["gymnasium_async"].setdefault(task, {})[str(num_envs)] = rate
@@ -300,8 +345,9 @@ def _batch_rate(task: str, backend: str, num_envs: int, steps: int, repeats: int
     return rate
 
 
-def _progress(what: str, rate: float) -> None:
-    print(f"  {what:45s} {rate:9.1f} env-steps/s", file=sys.stderr)
+def _progress(what: str, rate: float, share: float | None = None) -> None:
+    tail = "" if share is None else f"  (physics share {share:.2f})"
+    print(f"  {what:45s} {rate:9.1f} env-steps/s{tail}", file=sys.stderr)
 
 
 def markdown(result: dict) -> str:
@@ -312,18 +358,20 @@ def markdown(result: dict) -> str:
     for row in result["rows"]:
         gym_async = result["gymnasium_async"].get(row["task"], {}).get(str(row["num_envs"]))
         rate, rss = row["env_steps_per_s"], row["rss_mb_per_env"]
-        ceiling = row.get("ceiling_env_steps_per_s")
+        ceiling, share = row.get("ceiling_env_steps_per_s"), row.get("physics_share")
         python = row.get("python_us_per_env_step")
         lines.append(
             f"| {row['task']} | {row['backend']} | {row['num_envs']} | {rate:.0f} | "
             f"{row['episodes_per_s']:.2f} | {'-' if ceiling is None else f'{ceiling:.0f}'} | "
-            f"{_ratio(rate, ceiling)} | {'-' if python is None else f'{python:.1f}'} | "
+            f"{'-' if share is None else f'{share:.2f}'} | "
+            f"{'-' if python is None else f'{python:.1f}'} | "
             f"{_ratio(rate, gym_async)} | {rate / (row['num_envs'] * CONTROL_HZ):.1f} | "
             f"{'-' if rss is None else f'{rss:.1f}'} |")
     lines.append("")
     lines.append("Ceiling: MuJoCo's Batch.step of the same models replaying the same controls, "
-                 f"on {result['cores']} cores (on one core for sync); physics share = env-steps/s "
-                 "/ ceiling.")
+                 f"on {result['cores']} cores (on one core for sync), each timed pass paired with "
+                 "its own replay; physics share: the median over the pairs of env-steps/s / "
+                 "ceiling.")
     for task, by_size in result["gymnasium_async"].items():
         lines.append(f"Gymnasium AsyncVectorEnv, {task}: " +
                      ", ".join(f"N={n} {v:.0f}" for n, v in by_size.items()) + " env-steps/s")
