@@ -19,11 +19,14 @@ Example::
 
 from __future__ import annotations
 
+import math
+
 import mujoco
 import numpy as np
 from mujoco.batch import Batch, SimulationError
 
 from .. import forksafe
+from .jit import njit
 from .robots.base import control_substeps
 
 # Fields most tasks read; others bind on first use through :meth:`BatchView.field`.
@@ -68,7 +71,7 @@ class BatchView:
         self.episode: dict[str, np.ndarray] = {}
         self._memo: dict[str, np.ndarray] = {}
         self._bad_counts = self.batch.warning[:, _BAD_SLICE, 1]  # (n, 3) live counts
-        self._warnings = self._bad_counts.sum(axis=1)  # bad-state warnings so far
+        self._warnings = self._bad_counts.sum(axis=1).astype(np.int64)  # bad-state warnings so far
 
     def field(self, name: str) -> np.ndarray:
         """The live ``(n, ...)`` array of MjData field ``name`` (bound once)."""
@@ -96,11 +99,7 @@ class BatchView:
             self.batch.step(ids, nstep=self.substeps)
         except SimulationError as error:  # those worlds kept their state from before the call
             failed[error.ids] = True
-        warnings = self._bad_counts.sum(axis=1)
-        failed |= warnings > self._warnings
-        self._warnings = warnings
-        if not np.isfinite(self.qvel.sum()):  # a finite total: every velocity is finite
-            failed |= ~np.isfinite(self.qvel).all(axis=1)
+        _mark_diverged(self._bad_counts, self._warnings, self.qvel, failed)
         return failed
 
     def forward(self, ids: np.ndarray) -> None:
@@ -124,3 +123,20 @@ class BatchView:
         """Translational and rotational Jacobians (n, 3, nv) each of world ``points`` (n, 3) on
         body ``site_body`` (an id, or one per world), at the current state."""
         return self.batch.jac(site_body, points)
+
+
+@njit
+def _mark_diverged(bad_counts, seen, qvel, failed):
+    """Set ``failed`` (n,) where a world's bad-state warnings (``bad_counts`` (n, 3)) rose past
+    ``seen`` (n,), which is brought up to date, or where a velocity is not finite."""
+    for i in range(bad_counts.shape[0]):
+        total = 0
+        for k in range(bad_counts.shape[1]):
+            total += bad_counts[i, k]
+        if total > seen[i]:
+            failed[i] = True
+        seen[i] = total
+        for j in range(qvel.shape[1]):
+            if not math.isfinite(qvel[i, j]):
+                failed[i] = True
+                break

@@ -140,12 +140,10 @@ class BatchSlice:
         self.prev_action[:] = actions
         self.steps += 1
         info, count = out.info_flat, len(terms)
-        for k, term in enumerate(terms):
-            info[:, k] = term
-        info[:, count], info[:, count + 1] = success, diverged
+        columns = [*terms, success, diverged]
         if info.shape[1] > count + 2:  # the task's stage flags (see SimEnv.batch_info_keys)
-            for k, flag in enumerate(self.task.stages_batch(self.view), count + 2):
-                info[:, k] = flag
+            columns += self.task.stages_batch(self.view)
+        np.stack(columns, axis=1, out=info, casting="unsafe")  # bools as 0.0 / 1.0
         np.sum(info[:, :count], axis=1, out=out.rewards)
         out.terminated[:] = success
         np.logical_or(diverged, self.steps >= self.max_steps, out=out.truncated)

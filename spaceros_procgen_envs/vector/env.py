@@ -8,6 +8,7 @@ how the envs run (:mod:`.backends`), ``autoreset_mode`` when finished episodes r
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -21,6 +22,7 @@ from .. import gcfreeze
 from ..errors import unknown_name
 from ..registry import full_name, get_task
 from ..sim.cameras import DEFAULT_RESOLUTION, check_resolution
+from ..sim.jit import njit
 from ..world import SimEnv
 from .backends import BACKENDS, Backend, make_backend
 from .batch import EnvFactory, obs_views
@@ -274,11 +276,12 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         arr = np.asarray(actions, dtype=np.float32)
         if arr.shape != (self.num_envs, dim):
             raise ValueError(f"actions must have shape ({self.num_envs}, {dim}), got {arr.shape}")
-        bad = ~np.isfinite(arr).all(axis=1)
-        if bad.any():
+        clipped = np.empty_like(arr)
+        if not clip_finite(arr, clipped):
+            bad = ~np.isfinite(arr).all(axis=1)
             raise ValueError(f"actions contain NaN or inf for env {int(np.argmax(bad))} "
                              f"(envs {np.flatnonzero(bad).tolist()})")
-        return np.clip(arr, -1.0, 1.0)
+        return clipped
 
     def _observations(self) -> dict[str, np.ndarray]:
         flat = self._out.obs_flat
@@ -287,3 +290,16 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
         if not self._copy:
             return dict(self._out.obs)
         return obs_views(flat.copy(), self.single_observation_space, self._out.images.copy())
+
+
+@njit
+def clip_finite(actions: np.ndarray, out: np.ndarray) -> bool:
+    """``actions`` (n, A) clipped to [-1, 1] into ``out``; False (``out`` unfinished) at the
+    first NaN or inf."""
+    for i in range(actions.shape[0]):
+        for j in range(actions.shape[1]):
+            a = actions[i, j]
+            if not math.isfinite(a):
+                return False
+            out[i, j] = min(max(a, -1.0), 1.0)
+    return True

@@ -14,6 +14,7 @@ convex collision hulls, which fill in bends and shells, so their density is lowe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mujoco
@@ -116,6 +117,7 @@ ON_PATH_M = 0.05  # within this horizontal offset of that vertex the TCP is on t
 BELOW_M = 0.05  # ... and no more than this far below it, m
 
 
+@njit
 def grasp_path_distance(nearest_rel: np.ndarray) -> np.ndarray:
     """(n,) how far (m) the TCP is from the object's nearest hull vertex along a path that
     comes down onto it from :data:`PRE_GRASP_M` above, the gripper's approach (its fingers
@@ -127,11 +129,16 @@ def grasp_path_distance(nearest_rel: np.ndarray) -> np.ndarray:
     straight line reached the object but knocked it away or kept the gripper open. Scripted,
     the straight line then closing grasped 1 and 3 of 8 debris fragments (moon, orbit), coming
     down from above 7 and 4 of 8."""
-    height = -nearest_rel[:, 2]  # TCP above the vertex, m
-    offset = vecmath.norm(nearest_rel[:, :2])
-    on_path = (offset < ON_PATH_M) & (height > -BELOW_M)
-    above = np.sqrt(offset * offset + (height - PRE_GRASP_M) ** 2) + PRE_GRASP_M
-    return np.where(on_path, np.maximum(height, 0.0), above)
+    out = np.empty(nearest_rel.shape[0])
+    for i in range(nearest_rel.shape[0]):
+        height = -nearest_rel[i, 2]  # TCP above the vertex, m
+        offset = math.sqrt(nearest_rel[i, 0] * nearest_rel[i, 0]
+                           + nearest_rel[i, 1] * nearest_rel[i, 1])
+        if offset < ON_PATH_M and height > -BELOW_M:
+            out[i] = max(height, 0.0)
+        else:
+            out[i] = math.sqrt(offset * offset + (height - PRE_GRASP_M) ** 2) + PRE_GRASP_M
+    return out
 
 
 def reward_reach(approach_m: np.ndarray, reach_scale_m: float) -> np.ndarray:
@@ -142,12 +149,16 @@ def reward_reach(approach_m: np.ndarray, reach_scale_m: float) -> np.ndarray:
 CLOSE_M = 0.02  # scale of the close term's kernel of the grasp path distance, m
 
 
+@njit
 def reward_close(approach_m: np.ndarray, action: np.ndarray, grasped: np.ndarray) -> np.ndarray:
     """(n,) until the object is held: the closing command (the action's last, gripper,
     component clipped to [0, 1]) x :func:`kernel` of :func:`grasp_path_distance` over
     :data:`CLOSE_M`: closing pays at the grasp point, not on the way to it."""
-    closing = vecmath.clip(action[:, -1].astype(np.float64), 0.0, 1.0)
-    return np.where(grasped, 0.0, closing * kernel(approach_m, CLOSE_M))
+    out, last = np.empty(approach_m.shape[0]), action.shape[1] - 1
+    for i in range(approach_m.shape[0]):
+        closing = min(max(float(action[i, last]), 0.0), 1.0)
+        out[i] = 0.0 if grasped[i] else closing * (1.0 - math.tanh(approach_m[i] / CLOSE_M))
+    return out
 
 
 def reward_disturb(object_vel: np.ndarray, grasped: np.ndarray) -> np.ndarray:
