@@ -21,6 +21,7 @@ import mujoco
 import numpy as np
 
 from ...sim import scene, vecmath
+from ...sim.jit import njit
 from ..base import F32, RewardCfg, box
 from ..manipulation import (ManipulationTask, kernel, kernel2, reward_carry, tanh_kernel,
                             tanh_kernel2)
@@ -68,6 +69,7 @@ def _narrowest_yaw(vertices: np.ndarray) -> tuple[float, float, float]:
     return float(yaws[k]), float(y[k].max() - y[k].min()), float(0.5 * (y[k].max() + y[k].min()))
 
 
+@njit
 def tip_depth_and_offset(hole_top: np.ndarray, hole_axis: np.ndarray, peg_tip: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
     """(n,) peg tip depth below the opening along the hole axis and its offset from the axis, m.
@@ -76,23 +78,40 @@ def tip_depth_and_offset(hole_top: np.ndarray, hole_axis: np.ndarray, peg_tip: n
         hole_top: (n, 3) centre of the opening; hole_axis: (n, 3) unit axis (the block's z);
         peg_tip: (n, 3) centre of the peg's leading face; all world.
     """
-    rel = hole_top - peg_tip
-    depth = np.sum(rel * hole_axis, axis=-1)
-    return depth, np.sqrt(np.maximum(np.sum(rel * rel, axis=-1) - depth * depth, 0.0))
+    n = hole_top.shape[0]
+    depth, offset = np.empty(n), np.empty(n)
+    for i in range(n):
+        r0, r1, r2 = (hole_top[i, 0] - peg_tip[i, 0], hole_top[i, 1] - peg_tip[i, 1],
+                      hole_top[i, 2] - peg_tip[i, 2])
+        d = r0 * hole_axis[i, 0] + r1 * hole_axis[i, 1] + r2 * hole_axis[i, 2]
+        depth[i], offset[i] = d, math.sqrt(max(r0 * r0 + r1 * r1 + r2 * r2 - d * d, 0.0))
+    return depth, offset
 
 
+@njit
 def orientation_error(peg_quat: np.ndarray, hole_quat: np.ndarray) -> np.ndarray:
     """(n,) angle (rad) of the rotation taking the peg's frame to the hole's (quats (n, 4) wxyz)."""
-    return 2.0 * np.arccos(np.minimum(np.abs(np.sum(peg_quat * hole_quat, axis=-1)), 1.0))
+    out = np.empty(peg_quat.shape[0])
+    for i in range(peg_quat.shape[0]):
+        dot = 0.0
+        for k in range(4):
+            dot += peg_quat[i, k] * hole_quat[i, k]
+        out[i] = 2.0 * math.acos(min(abs(dot), 1.0))
+    return out
 
 
+@njit
 def inserted_fraction(tip_depth: np.ndarray, tip_offset: np.ndarray, hole_depth: np.ndarray,
                       clearance: np.ndarray) -> np.ndarray:
     """(n,) tip depth / hole depth in [0, 1] while the tip is within clearance + 4 mm of the axis."""
-    inside = tip_offset <= clearance + LATERAL_TOL_M
-    return np.where(inside, vecmath.clip(tip_depth / hole_depth, 0.0, 1.0), 0.0)
+    out = np.empty(tip_depth.shape[0])
+    for i in range(tip_depth.shape[0]):
+        inside = tip_offset[i] <= clearance[i] + LATERAL_TOL_M
+        out[i] = min(max(tip_depth[i] / hole_depth[i], 0.0), 1.0) if inside else 0.0
+    return out
 
 
+@njit
 def approach_distance(tip_depth: np.ndarray, tip_offset: np.ndarray,
                       clearance: np.ndarray) -> np.ndarray:
     """(n,) how far (m) the peg tip is from entering the hole, along a path over a point
@@ -101,10 +120,14 @@ def approach_distance(tip_depth: np.ndarray, tip_offset: np.ndarray,
     :data:`PRE_INSERT_M`. So a tip that goes down beside the block only gets further (two runs
     with distances to the opening or to the axis below it learned to park the peg on the ground
     beside the block)."""
-    on_axis = tip_offset <= clearance + LATERAL_TOL_M
-    above = tip_depth + PRE_INSERT_M  # height below the pre-insertion point
-    return np.where(on_axis, np.maximum(-tip_depth, 0.0),
-                    np.sqrt(tip_offset * tip_offset + above * above) + PRE_INSERT_M)
+    out = np.empty(tip_depth.shape[0])
+    for i in range(tip_depth.shape[0]):
+        if tip_offset[i] <= clearance[i] + LATERAL_TOL_M:  # on the axis
+            out[i] = max(-tip_depth[i], 0.0)
+        else:
+            above = tip_depth[i] + PRE_INSERT_M  # height below the pre-insertion point
+            out[i] = math.sqrt(tip_offset[i] * tip_offset[i] + above * above) + PRE_INSERT_M
+    return out
 
 
 def reward_alignment(tip_depth: np.ndarray, tip_offset: np.ndarray, clearance: np.ndarray,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ...sim import vecmath
+from ...sim.jit import njit
 from ..base import F32, RewardCfg, box
 from ..manipulation import ManipulationTask, kernel2, tanh_kernel2
 
@@ -41,6 +43,7 @@ PRE_PLACE_M = 0.15  # the carry goes over a point this far above the bay floor's
 FLOOR_TOL_M = 0.01  # a sample centre this far below the bay floor still counts as on it, m
 
 
+@njit
 def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) -> np.ndarray:
     """(n,) bool: sample centre within the bay's inner walls and below their top.
 
@@ -48,9 +51,13 @@ def in_bay(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray) ->
         object_pos / bay_pos: (n, 3) sample centre and bay floor centre, world m.
         bay_half: (n, 3) inner half x, inner half y, wall height, m.
     """
-    rel = object_pos - bay_pos
-    return ((np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1])
-            & (rel[:, 2] > -FLOOR_TOL_M) & (rel[:, 2] < bay_half[:, 2]))
+    out = np.empty(object_pos.shape[0], np.bool_)
+    for i in range(object_pos.shape[0]):
+        x, y = object_pos[i, 0] - bay_pos[i, 0], object_pos[i, 1] - bay_pos[i, 1]
+        z = object_pos[i, 2] - bay_pos[i, 2]
+        out[i] = (abs(x) < bay_half[i, 0] and abs(y) < bay_half[i, 1] and z > -FLOOR_TOL_M
+                  and z < bay_half[i, 2])
+    return out
 
 
 def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray) -> np.ndarray:
@@ -58,6 +65,7 @@ def reward_lift(object_pos: np.ndarray, rest_z: np.ndarray, grasped: np.ndarray)
     return vecmath.clip((object_pos[:, 2] - rest_z) / 0.1, 0.0, 1.0) * grasped
 
 
+@njit
 def place_distance(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.ndarray
                    ) -> np.ndarray:
     """(n,) how far (m) the sample is from the bay floor along a path over a point
@@ -70,11 +78,16 @@ def place_distance(object_pos: np.ndarray, bay_pos: np.ndarray, bay_half: np.nda
     straight distance pays for pressing the sample against them. Below the floor counts as
     off the path: a policy trained when it counted as 0 m held the sample under the shelf,
     beneath the bay, for the whole place reward."""
-    rel = object_pos - bay_pos
-    over = (np.abs(rel[:, 0]) < bay_half[:, 0]) & (np.abs(rel[:, 1]) < bay_half[:, 1]) \
-        & (rel[:, 2] > -FLOOR_TOL_M)
-    rel_pre = rel - np.array([0.0, 0.0, PRE_PLACE_M])
-    return np.where(over, np.maximum(rel[:, 2], 0.0), vecmath.norm(rel_pre) + PRE_PLACE_M)
+    out = np.empty(object_pos.shape[0])
+    for i in range(object_pos.shape[0]):
+        x, y = object_pos[i, 0] - bay_pos[i, 0], object_pos[i, 1] - bay_pos[i, 1]
+        z = object_pos[i, 2] - bay_pos[i, 2]
+        if abs(x) < bay_half[i, 0] and abs(y) < bay_half[i, 1] and z > -FLOOR_TOL_M:  # over it
+            out[i] = max(z, 0.0)
+        else:
+            above = z - PRE_PLACE_M
+            out[i] = math.sqrt(x * x + y * y + above * above) + PRE_PLACE_M
+    return out
 
 
 def reward_place(object_pos: np.ndarray, rest_z: np.ndarray, in_bay: np.ndarray,
