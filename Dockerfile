@@ -36,8 +36,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 # Python dependencies from PyPI (setup.py install_requires + the keyboard, video and test extras).
 # numpy stays below 2: the ROS message packages are compiled against the distro's numpy 1.x.
 RUN python3 -m pip install \
-      "numpy>=1.24,<2" "scipy>=1.10" "trimesh>=4.0" "mujoco>=3.2" "gymnasium>=1.0" \
-      "platformdirs>=3.0" "tqdm>=4.60" "pillow>=9.0" "pynput>=1.7" \
+      "numpy>=1.24,<2" "scipy>=1.10" "trimesh>=4.0" "mujoco>=3.2" "numba>=0.60" \
+      "gymnasium>=1.0" "platformdirs>=3.0" "tqdm>=4.60" "pillow>=9.0" "pynput>=1.7" \
       "imageio>=2.31" "imageio-ffmpeg>=0.4.9" "pytest>=7" "pytest-timeout>=2"
 
 COPY docker/entrypoint.sh /usr/local/bin/spaceros_procgen_entrypoint

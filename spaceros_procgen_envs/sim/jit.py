@@ -10,11 +10,22 @@ arrays like any other function.
 
 Settings (one place): IEEE arithmetic (no fastmath), numpy's error model (x / 0 gives inf, as
 in numpy, instead of raising), no GIL held (render threads keep drawing), and compiled code
-cached beside the sources (``__pycache__``), so only the first run on a machine compiles.
+cached on disk, so only the first run on a machine compiles (a few seconds per task): beside
+the sources (``__pycache__``), or, where the package is installed read-only, in the asset
+cache directory (``numba/`` under ``$SPACEROS_PROCGEN_CACHE_DIR``) unless ``NUMBA_CACHE_DIR``
+says where.
 """
 
 from __future__ import annotations
 
-import numba
+import os
+from pathlib import Path
+
+if "NUMBA_CACHE_DIR" not in os.environ and not os.access(Path(__file__).parent, os.W_OK):
+    from ..assets.cache import cache_dir
+
+    os.environ["NUMBA_CACHE_DIR"] = str(cache_dir() / "numba")
+
+import numba  # noqa: E402  (reads NUMBA_CACHE_DIR when first imported)
 
 njit = numba.njit(cache=True, nogil=True, error_model="numpy")
