@@ -38,7 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gymnasium as gym
@@ -89,21 +89,35 @@ def time_steps(env, actions: np.ndarray, repeats: int, limit_steps: int = 0
                ) -> tuple[float, float]:
     """Median (env-steps/s, episodes/s) of stepping ``env`` through ``actions`` ``repeats`` times;
     ``limit_steps`` is the episode length taken when no episode ended."""
+    rates, ends = timed_passes(env, actions, repeats)
+    rate = statistics.median(rates)
+    steps = actions.shape[1] * len(actions) * repeats
+    length = steps / ends if ends else limit_steps
+    return rate, (rate / length if length else 0.0)
+
+
+def timed_passes(env, actions: np.ndarray, repeats: int,
+                 before_pass: Callable[[int], None] | None = None) -> tuple[list[float], int]:
+    """Reset ``env`` (seed 0), take the :func:`warmup_steps`, then step it through ``actions``
+    (steps, n, A) ``repeats`` times, each pass on the clock (``before_pass(k)`` off it).
+
+    Returns:
+        env-steps/s of each pass, and how many episodes ended in all of them.
+    """
     num_envs = actions.shape[1]
     env.reset(seed=0)
     for action in actions[:warmup_steps(len(actions))]:
         env.step(action)
     rates, ends = [], 0
-    for _ in range(repeats):
+    for k in range(repeats):
+        if before_pass is not None:
+            before_pass(k)
         start = time.perf_counter()
         for action in actions:
             _, _, term, trunc, _ = env.step(action)
             ends += int(np.count_nonzero(np.logical_or(term, trunc)))
         rates.append(num_envs * len(actions) / (time.perf_counter() - start))
-    rate = statistics.median(rates)
-    steps = num_envs * len(actions) * repeats
-    length = steps / ends if ends else limit_steps
-    return rate, (rate / length if length else 0.0)
+    return rates, ends
 
 
 def limit_steps(task: str) -> int:
@@ -136,19 +150,10 @@ def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats:
     try:
         replay = None if recording is None else \
             Replay(recording, 1 if backend == "sync" else available_cores())
-        actions = random_actions(env, steps)
-        env.reset(seed=0)
-        for action in actions[:warmup_steps(steps)]:
-            env.step(action)
-        rates, ceilings, ends = [], [], 0
-        for k in range(repeats):
-            if replay is not None:
-                ceilings.append(replay.rate(k))
-            start = time.perf_counter()
-            for action in actions:
-                _, _, term, trunc, _ = env.step(action)
-                ends += int(np.count_nonzero(np.logical_or(term, trunc)))
-            rates.append(num_envs * steps / (time.perf_counter() - start))
+        ceilings: list[float] = []
+        rates, ends = timed_passes(env, random_actions(env, steps), repeats,
+                                   None if replay is None else
+                                   lambda k: ceilings.append(replay.rate(k)))
     finally:
         env.close()
     rate = statistics.median(rates)
@@ -175,12 +180,12 @@ def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
 
 
 def warmup_steps(steps: int) -> int:
-    """Steps :func:`time_steps` takes before it starts the clock."""
+    """Steps :func:`timed_passes` takes before it starts the clock."""
     return max(5, steps // 10)
 
 
 def record_controls(task: str, num_envs: int, steps: int, repeats: int):
-    """What the physics of :func:`time_steps` sees, step for step: the models, and for each of
+    """What the physics of :func:`timed_passes` sees, step for step: the models, and for each of
     the ``repeats`` timed passes the batch state where the pass starts and the controls of its
     ``steps`` steps, (steps, n, nu). The same reset, warm-up and actions (sync backend, which
     every backend matches bit for bit), so the ceiling replays the very physics that was timed.

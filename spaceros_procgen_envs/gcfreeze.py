@@ -26,12 +26,10 @@ _refreeze = False  # a batch closed while others live: collect and freeze at the
 
 def hold() -> None:
     """A batch is built: freeze every object alive now (``gc.freeze``)."""
-    global _holders, _refreeze
+    global _holders
     with _lock:
         _holders += 1
-        if _refreeze:
-            gc.collect()
-            _refreeze = False
+        _collect_pending()
         gc.freeze()
 
 
@@ -48,12 +46,20 @@ def release() -> None:
 
 def settle() -> None:
     """At a reset of an open batch: if one closed since, collect, then freeze again."""
-    global _refreeze
     with _lock:
-        if _refreeze:
-            gc.collect()
+        if _collect_pending():
             gc.freeze()
-            _refreeze = False
+
+
+def _collect_pending() -> bool:
+    """Collect the garbage of a batch that closed while others live (under ``_lock``); True if
+    there was one."""
+    global _refreeze
+    if not _refreeze:
+        return False
+    gc.collect()
+    _refreeze = False
+    return True
 
 
 def holders() -> int:

@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from spaceros_procgen_envs.sim.robots.arm_batch import canonical_quat, clamp_targets, cross, dls_step
+from spaceros_procgen_envs.sim.robots.arm_batch import canonical_quat, dls_control, dls_row
 from spaceros_procgen_envs.tasks import manipulation as manip
 from spaceros_procgen_envs.tasks.batchstate import BatchState, term_calls, weighted_terms
 from spaceros_procgen_envs.tasks.debris_capture import env as debris
@@ -259,11 +259,6 @@ def test_orientation_error_and_alignment():
                                10.0)
 
 
-def test_cross_is_numpys():
-    a, b = np.random.default_rng(2).normal(size=(2, 5, 7, 3))
-    np.testing.assert_allclose(cross(a, b), np.cross(a, b), rtol=1e-12, atol=1e-15)
-
-
 def test_canonical_quat_matches_mujoco_mat2quat():
     q = np.random.default_rng(0).normal(size=(500, 4))
     q /= np.linalg.norm(q, axis=1, keepdims=True)
@@ -276,25 +271,43 @@ def test_canonical_quat_matches_mujoco_mat2quat():
     np.testing.assert_allclose(canonical_quat(-q), expected, atol=1e-9)
 
 
-def test_dls_step_solves_the_damped_normal_equations():
+def test_dls_row_solves_the_damped_normal_equations():
     rng = np.random.default_rng(1)
     jac = rng.normal(size=(4, 6, 7))
     twist = rng.normal(size=(4, 6)) * 0.01
-    dq = dls_step(np.swapaxes(jac, 1, 2), twist, 0.02 ** 2)
+    dq = np.empty((4, 7))
+    jj, lower, y = np.empty((6, 6)), np.zeros((6, 6)), np.empty(6)
     for k in range(4):
+        dls_row(np.ascontiguousarray(jac[k].T), twist[k], 0.02 ** 2, jj, lower, y, dq[k])
         j = jac[k]
         expected = j.T @ np.linalg.solve(j @ j.T + 0.02 ** 2 * np.eye(6), twist[k])
         np.testing.assert_allclose(dq[k], expected, rtol=1e-9, atol=1e-14)
     assert np.abs(jac @ dq[..., None] - twist[..., None]).max() < 1e-3  # nearly exact when regular
 
 
-def test_clamp_targets_keeps_the_lead_and_the_limits():
+def _hold_targets(ctrl, q, lead, limits, grip_action=0.0):
+    """``dls_control`` with no twist (dq = 0) on two hinges: only the clamps act on ``ctrl``."""
+    rng = np.random.default_rng(3)
+    n = len(q)
+    actions = np.zeros((n, 7), np.float32)
+    actions[:, 6] = grip_action
+    xmat, xpos, site = rng.normal(size=(n, 2, 9)), rng.normal(size=(n, 2, 3)), rng.normal(size=(n, 1, 3))
+    ctrl = np.column_stack([ctrl, np.zeros(n)])
+    dls_control(actions, xmat, xpos, site, np.asarray(q, float), ctrl, np.array([0, 1]),
+                np.array([0, 0, 0, 2]), np.full(6, 0.01), np.asarray(limits, float),
+                np.array([0.02 ** 2, lead, 0.08]))
+    return ctrl
+
+
+def test_arm_targets_keep_the_lead_and_the_limits():
     q = np.array([[0.0, 1.0]])
-    target = np.array([[0.5, 0.95]])
-    out = clamp_targets(target, q, 0.2, np.array([-1.0, -1.0]), np.array([1.0, 1.1]))
-    np.testing.assert_allclose(out, [[0.2, 0.95]])
-    out = clamp_targets(np.array([[-0.5, 2.0]]), q, 0.2, np.array([-0.1, -1.0]), np.array([1.0, 1.1]))
-    np.testing.assert_allclose(out, [[-0.1, 1.1]])
+    out = _hold_targets(np.array([[0.5, 0.95]]), q, 0.2, [[-1.0, 1.0], [-1.0, 1.1]])
+    np.testing.assert_allclose(out[:, :2], [[0.2, 0.95]])
+    out = _hold_targets(np.array([[-0.5, 2.0]]), q, 0.2, [[-0.1, 1.0], [-1.0, 1.1]])
+    np.testing.assert_allclose(out[:, :2], [[-0.1, 1.1]])
+    np.testing.assert_allclose(out[:, 2], 0.08)  # gripper action 0: fully open
+    half = _hold_targets(np.array([[0.0, 1.0]]), q, 0.2, [[-1.0, 1.0], [-1.0, 1.1]], 0.5)
+    np.testing.assert_allclose(half[:, 2], 0.04)  # proportional closing
 
 
 def test_disturbing_a_free_object_costs_its_speed_until_it_is_held():

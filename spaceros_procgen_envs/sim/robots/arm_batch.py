@@ -85,13 +85,6 @@ def canonical_quat(q: np.ndarray) -> np.ndarray:
     return out
 
 
-def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a x b over the last axis (3); ``np.cross`` costs several times more on small batches."""
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return np.stack((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), axis=-1)
-
-
 @njit
 def _solve_spd6(a, b, lower, out):
     """Solve ``a x = b`` for a symmetric positive definite 6 x 6 ``a`` (Cholesky), into
@@ -115,8 +108,16 @@ def _solve_spd6(a, b, lower, out):
 
 
 @njit
-def _dls_row(jac_t, twist, damping2, jj, lower, y, dq):
-    """:func:`dls_step` of one world: ``jac_t`` (k, 6), ``twist`` (6,) -> ``dq`` (k,)."""
+def dls_row(jac_t, twist, damping2, jj, lower, y, dq):
+    """Damped least squares of one world, into ``dq``: dq = J^T (J J^T + lambda^2 I)^-1 twist.
+
+    Args:
+        jac_t: (k, 6) transposed TCP Jacobian (linear columns first), world frame.
+        twist: (6,) displacement over one control period (m, rad), world frame.
+        damping2: lambda^2 (m^2).
+        jj, lower, y: scratch, (6, 6), (6, 6) and (6,).
+        dq: (k,) joint increments (rad), written.
+    """
     k = jac_t.shape[0]
     for r in range(6):
         for c in range(6):
@@ -130,32 +131,6 @@ def _dls_row(jac_t, twist, damping2, jj, lower, y, dq):
         for r in range(6):
             acc += jac_t[j, r] * y[r]
         dq[j] = acc
-
-
-@njit
-def dls_step(jac_t, twist, damping2):
-    """Damped least squares for a batch: dq = J^T (J J^T + lambda^2 I)^-1 twist.
-
-    Args:
-        jac_t: (n, k, 6) transposed TCP Jacobians (linear columns first), world frame.
-        twist: (n, 6) displacement over one control period (m, rad), world frame.
-        damping2: lambda^2 (m^2).
-
-    Returns:
-        (n, k) joint increments (rad).
-    """
-    n, k = jac_t.shape[0], jac_t.shape[1]
-    dq = np.empty((n, k))
-    jj, lower, y = np.empty((6, 6)), np.zeros((6, 6)), np.empty(6)
-    for i in range(n):
-        _dls_row(jac_t[i], twist[i], damping2, jj, lower, y, dq[i])
-    return dq
-
-
-def clamp_targets(target: np.ndarray, q: np.ndarray, lead: float, lo: np.ndarray,
-                  hi: np.ndarray) -> np.ndarray:
-    """Joint targets (n, 7) kept within ``lead`` rad of the measured pose and inside [lo, hi]."""
-    return np.minimum(np.maximum(target, np.maximum(q - lead, lo)), np.minimum(q + lead, hi))
 
 
 @njit
@@ -192,7 +167,7 @@ def dls_control(actions, xmat, xpos, site_xpos, qpos, ctrl, links, index, scale,
             jac_t[j, 0], jac_t[j, 1], jac_t[j, 2] = ay * rz - az * ry, az * rx - ax * rz, \
                 ax * ry - ay * rx
             jac_t[j, 3], jac_t[j, 4], jac_t[j, 5] = ax, ay, az
-        _dls_row(jac_t, twist, damping2, jj, lower, y, dq)
+        dls_row(jac_t, twist, damping2, jj, lower, y, dq)
         for j in range(k):
             q = qpos[i, q0 + j]
             low, high = max(q - lead, limits[j, 0]), min(q + lead, limits[j, 1])
