@@ -47,6 +47,7 @@ import mmap
 import multiprocessing as mp
 import os
 import signal
+import time
 import traceback
 import weakref
 from multiprocessing import reduction
@@ -63,6 +64,11 @@ from .batch_slice import make_slice
 from .protocol import Backend, RemoteTraceback, WorkerError, join_states
 
 CLOSE_TIMEOUT_S = 2.0  # SPEC 9: Ctrl-C / SIGTERM shuts down within 2 s
+# After each reply a worker polls its pipe this long, yielding its core to any other runnable
+# process between polls, before it blocks: a worker that slept between two steps wakes 50 to
+# 100 us late and runs its next step 30 to 40 % slower on cold caches (32 ingenuity envs, one
+# worker, 2 cores). 2 ms covers the parent's own share of a step and a small policy's action.
+SPIN_S = 0.002
 ALIGN = 64  # bytes: each array of the shared block starts on its own cache line
 
 
@@ -123,7 +129,7 @@ class _Worker:
         handlers = {"step": self.step, "reset": self.reset, "robot_states": self.robot_states,
                     "attach": self.attach, "views": self.views}
         while True:
-            command, data = self.conn.recv()
+            command, data = self._next_command()
             if command == "close":
                 self.piece.close()
                 self.conn.send((None, True))
@@ -132,6 +138,13 @@ class _Worker:
                 raise RuntimeError(f"unknown command {command!r}; expected one of "
                                    f"{', '.join(handlers)} or close")
             self.conn.send((handlers[command](data), True))
+
+    def _next_command(self) -> tuple[str, Any]:
+        """The parent's next ``(command, data)``: polled for :data:`SPIN_S`, then waited for."""
+        conn, deadline = self.conn, time.perf_counter() + SPIN_S
+        while not conn.poll(0) and time.perf_counter() < deadline:
+            os.sched_yield()
+        return conn.recv()
 
     def step(self, _) -> None:
         self.piece.step(self.actions, self.out)
