@@ -257,6 +257,31 @@ def test_close_stops_every_worker_and_frees_shared_memory():
     env.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_idle_process_workers_sleep_instead_of_polling():
+    # A worker polls its pipe for a moment after each reply (process.SPIN_S), then blocks: a
+    # batch left idle (a paused agent, a real-time loop between ticks) must not burn the cores.
+    env = make_vec("perseverance", "process")
+    try:
+        pids = [process.pid for process in env.unwrapped.backend.processes]
+        env.reset(seed=0)
+        env.step(np.zeros(env.action_space.shape, np.float32))
+        time.sleep(0.2)  # far past SPIN_S: every worker is blocked in recv by now
+        before = [cpu_seconds(pid) for pid in pids]
+        time.sleep(1.0)
+        used = [cpu_seconds(pid) - start for pid, start in zip(pids, before)]
+        assert max(used) < 0.1, f"idle workers used {used} s of CPU in 1 s"
+        obs, *_ = env.step(np.zeros(env.action_space.shape, np.float32))  # and still answer
+        assert np.isfinite(flat_obs(obs)).all()
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_signal_to_the_parent_stops_every_worker_within_2_s(sig, tmp_path):
     script = textwrap.dedent("""
