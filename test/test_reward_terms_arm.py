@@ -170,8 +170,20 @@ def test_nearest_rel_finds_the_vertex_nearest_the_tcp_in_the_world_frame():
     rel = debris.nearest_rel(ee, obj, mats, v, sq)
     # body +x vertex: world (1.1, 0, 0) and, turned, world (1.0, 0.1, 0)
     np.testing.assert_allclose(rel, [[-0.4, 0, 0], [0, -0.4, 0]], atol=1e-12)
+    # Only each world's own vertices are searched, the padding skipped: the same answers.
+    np.testing.assert_array_equal(debris.nearest_rel(ee, obj, mats, v, sq, np.array([3, 3])), rel)
     with pytest.raises(ValueError, match="3 vertices, more than the batch's 2"):
         debris.padded_vertices(verts, 2)
+
+
+def test_nearest_rel_searches_only_each_worlds_own_vertices():
+    padded = debris.padded_vertices(np.array([[0.1, 0, 0], [0, 0.2, 0]]), 4)
+    v = np.stack([padded.T, padded.T])
+    sq = np.sum(v ** 2, axis=1)
+    mats, obj = np.stack([np.eye(3)] * 2), np.zeros((2, 3))
+    ee = np.array([[0, 0.3, 0], [0, 0.3, 0]])  # nearest the second vertex, (0, 0.2, 0)
+    rel = debris.nearest_rel(ee, obj, mats, v, sq, np.array([2, 1]))  # world 1: the first only
+    np.testing.assert_allclose(rel, [[0, -0.1, 0], [0.1, -0.3, 0]], atol=1e-12)
 
 
 def test_debris_and_gateway_approach_comes_down_onto_the_object_from_above():
