@@ -24,3 +24,9 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 def script_cmd(name: str, *args: str) -> list[str]:
     """The command line that runs ``scripts/<name>`` with this interpreter."""
     return [sys.executable, str(SCRIPTS / name), *args]
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) ``pid`` has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

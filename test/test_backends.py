@@ -28,6 +28,8 @@ from spaceros_procgen_envs.errors import ProcgenError
 from spaceros_procgen_envs.vector.batch_slice import BatchSlice
 from spaceros_procgen_envs.vector.backends import WorkerError
 
+from .conftest import cpu_s
+
 TASKS = spaceros_procgen_envs.list_tasks()
 NUM_ENVS, WORKERS = 3, 2
 LIMIT, STEPS = 4, 10  # truncated at steps 4 and 9, autoreset at steps 5 and 10
@@ -257,12 +259,6 @@ def test_close_stops_every_worker_and_frees_shared_memory():
     env.close()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_idle_process_workers_sleep_instead_of_polling():
     # A worker polls its pipe for a moment after each reply (process.SPIN_S), then blocks: a
     # batch left idle (a paused agent, a real-time loop between ticks) must not burn the cores.
@@ -272,9 +268,9 @@ def test_idle_process_workers_sleep_instead_of_polling():
         env.reset(seed=0)
         env.step(np.zeros(env.action_space.shape, np.float32))
         time.sleep(0.2)  # far past SPIN_S: every worker is blocked in recv by now
-        before = [cpu_seconds(pid) for pid in pids]
+        before = [cpu_s(pid) for pid in pids]
         time.sleep(1.0)
-        used = [cpu_seconds(pid) - start for pid, start in zip(pids, before)]
+        used = [cpu_s(pid) - start for pid, start in zip(pids, before)]
         assert max(used) < 0.1, f"idle workers used {used} s of CPU in 1 s"
         obs, *_ = env.step(np.zeros(env.action_space.shape, np.float32))  # and still answer
         assert np.isfinite(flat_obs(obs)).all()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import script_cmd
+from .conftest import cpu_s, script_cmd
 
 pytest.importorskip("rclpy", reason="ROS 2 (rclpy) is not installed")
 
@@ -135,12 +135,6 @@ def test_teleop_keys_typed_into_the_viewer_change_nothing_and_its_own_keys_work(
             frames, index = wait_frames(status, frames + 3, proc)
             zoomed = screenshot(display, window)
             assert np.any(zoomed != turned, axis=-1).mean() > 0.05, "the wheel did not zoom"
-
-
-def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system, every thread) ``pid`` has used so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_delays_s(pid: int) -> dict[int, float]:
