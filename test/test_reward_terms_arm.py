@@ -167,7 +167,7 @@ def test_nearest_rel_finds_the_vertex_nearest_the_tcp_in_the_world_frame():
     mats = np.stack([np.eye(3), _rot_z(math.pi / 2)])  # the second body turned 90 deg about z
     obj = np.array([[1.0, 0, 0], [1.0, 0, 0]])
     ee = np.array([[1.5, 0, 0], [1.0, 0.5, 0]])  # world +x of the first, world +y of the second
-    rel = debris.nearest_rel(ee, obj, mats, v, sq)
+    rel = debris.nearest_rel(ee, obj, mats, v, sq, np.array([8, 8]))  # every column
     # body +x vertex: world (1.1, 0, 0) and, turned, world (1.0, 0.1, 0)
     np.testing.assert_allclose(rel, [[-0.4, 0, 0], [0, -0.4, 0]], atol=1e-12)
     # Only each world's own vertices are searched, the padding skipped: the same answers.

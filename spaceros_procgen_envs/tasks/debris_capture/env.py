@@ -82,17 +82,16 @@ def padded_vertices(vertices: np.ndarray, count: int = HULL_VERTICES) -> np.ndar
 
 @njit
 def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarray,
-                vertices_t: np.ndarray, vertices_sq: np.ndarray,
-                counts: np.ndarray | None = None) -> np.ndarray:
+                vertices_t: np.ndarray, vertices_sq: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """(n, 3) hull vertex nearest the TCP minus the TCP, world m.
 
     Args:
         ee_pos / object_pos: (n, 3) world m. object_mat: (n, 3, 3) body-to-world rotations.
         vertices_t: (n, 3, V) hull vertices (columns) in the body frame, m;
         vertices_sq: (n, V) their |v|^2.
-        counts: (n,) how many of each world's V columns are its own vertices (the rest pad
-            with copies of the first, see :func:`padded_vertices`, and cannot be nearer);
-            None: all V. A fragment has 96 to 196 of the 512 here, so this skips ~3/4.
+        counts: (n,) how many of each world's V columns are its own vertices, the ones
+            searched (the rest pad with copies of the first, see :func:`padded_vertices`, and
+            cannot be nearer). A fragment has 96 to 196 of the 512 here.
     """
     n = ee_pos.shape[0]
     out, local = np.empty((n, 3)), np.empty(3)
@@ -102,8 +101,7 @@ def nearest_rel(ee_pos: np.ndarray, object_pos: np.ndarray, object_mat: np.ndarr
                         + (ee_pos[i, 1] - object_pos[i, 1]) * object_mat[i, 1, j]
                         + (ee_pos[i, 2] - object_pos[i, 2]) * object_mat[i, 2, j])
         best, k = np.inf, 0
-        count = vertices_t.shape[2] if counts is None else counts[i]
-        for c in range(count):  # |v - local|^2 - |local|^2, the first smallest
+        for c in range(counts[i]):  # |v - local|^2 - |local|^2, the first smallest
             d = vertices_sq[i, c] - 2.0 * (local[0] * vertices_t[i, 0, c]
                                            + local[1] * vertices_t[i, 1, c]
                                            + local[2] * vertices_t[i, 2, c])
