@@ -92,7 +92,7 @@ from .convert import (NS_PER_S, RejectedMessage, clock_msg, joint_names, transfo
 from ..video import BatchRecorder, VideoWriter, tile_size
 from .status import RateWatch, RewardStats
 from .topics import (CMD_QOS, INFO_QOS, STATE_QOS, STEP_QOS, BatchOutputs, CameraOutputs,
-                     EnvOutputs, ResetOutputs, reset_reasons, task_robot)
+                     PerEnvOutputs, ResetOutputs, reset_reasons, task_robot)
 
 try:  # /tf only where tf2_msgs exists (not among the PyPI wheels)
     from tf2_msgs.msg import TFMessage
@@ -277,7 +277,7 @@ class SpaceRosNode(rclpy.node.Node):
     def _create_outputs(self) -> None:
         names = joint_names(self._robot.joint_names, self._robot.prefix)
         ee = hasattr(self._robot, "ee_site")
-        self._out = [EnvOutputs(self, i, names, ee) for i in range(self.per_env)]
+        self._out = PerEnvOutputs(self, self.per_env, names, ee)
         self._clock_pub = self.create_publisher(Clock, "/clock", STATE_QOS)
         self._tf_pub = None if TFMessage is None else \
             self.create_publisher(TFMessage, "/tf", STEP_QOS)
@@ -383,8 +383,7 @@ class SpaceRosNode(rclpy.node.Node):
             self._resets_out.publish(self.steps, reset_reasons(terminated, truncated, info),
                                      self.steps + 1)  # NEXT_STEP: the next step is the reset
             stamp = self.steps * self._dt_ns
-            for i, out in enumerate(self._out):
-                out.publish_step(float(rewards[i]), bool(terminated[i]), bool(truncated[i]))
+            self._out.publish_step(rewards, terminated, truncated)
             self._batch.publish_step(rewards, terminated, truncated)
             self._batch.publish_observation(obs, self._state_keys)
             self._publish_state_locked(range(self.num_envs), stamp)
@@ -424,13 +423,12 @@ class SpaceRosNode(rclpy.node.Node):
             self._publish_state_locked(indices, self.steps * self._dt_ns)
 
     def _publish_state_locked(self, envs, stamp: int) -> None:
-        wanted = [i for i in envs if i < self.per_env and self._out[i].wants_state()]
+        wanted_envs, wanted = self._out.state_wanted(envs)
         tf = self._tf_pub is not None and self._tf_pub.get_subscription_count() > 0
-        if not wanted and not tf:
+        if not wanted_envs and not tf:
             return
         states = self.vec.robot_states()  # from any backend, where the envs live
-        for i in wanted:
-            self._out[i].publish_state(stamp, states[i])
+        self._out.publish_state(wanted, wanted_envs, stamp, states)
         if tf:
             self._tf_pub.publish(TFMessage(transforms=[
                 transform_msg(stamp, "world", f"env{i}/base_link", states[i]["base_xyz"],

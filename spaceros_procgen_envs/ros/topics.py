@@ -26,11 +26,8 @@ IMAGE_QOS = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)  # keep 
 
 
 class EnvOutputs:
-    """Publishers and reusable messages of one env's ``env{i}/...`` outputs.
-
-    A message is built and sent only while its topic has a subscriber (a DDS writer with no
-    matched reader delivers nothing anyway), so unread topics cost ~1 us each per step.
-    """
+    """Publishers and reusable messages of one env's ``env{i}/...`` outputs (the node asks them
+    all for subscribers at once: :class:`PerEnvOutputs`)."""
 
     def __init__(self, node: rclpy.node.Node, i: int, names: list[str], ee: bool):
         pub = node.create_publisher
@@ -40,31 +37,83 @@ class EnvOutputs:
         self.joints = pub(JointState, f"env{i}/robot/joint_states", STATE_QOS)
         self.pose = pub(PoseStamped, f"env{i}/robot/pose", STATE_QOS)
         self.ee_pose = pub(PoseStamped, f"env{i}/robot/ee_pose", STATE_QOS) if ee else None
-        self.state_pubs = [p for p in (self.joints, self.pose, self.ee_pose) if p is not None]
+        self.step_pubs = (self.reward, self.terminated, self.truncated)
+        self.state_pubs = tuple(p for p in (self.joints, self.pose, self.ee_pose) if p is not None)
         self.joint_msg = JointState(name=names)
         self.pose_msg, self.ee_msg = PoseStamped(), PoseStamped()
 
-    def publish_step(self, reward: float, terminated: bool, truncated: bool) -> None:
-        if self.reward.get_subscription_count():
+    def publish_step(self, wanted: np.ndarray, reward: float, terminated: bool,
+                     truncated: bool) -> None:
+        """The step's reward and flags, on the topics ``wanted`` (3 bools) marks."""
+        if wanted[0]:
             self.reward.publish(Float32(data=reward))
-        if self.terminated.get_subscription_count():
+        if wanted[1]:
             self.terminated.publish(Bool(data=terminated))
-        if self.truncated.get_subscription_count():
+        if wanted[2]:
             self.truncated.publish(Bool(data=truncated))
 
-    def wants_state(self) -> bool:
-        return any(p.get_subscription_count() for p in self.state_pubs)
-
-    def publish_state(self, stamp: int, state: dict) -> None:
-        if self.joints.get_subscription_count():
+    def publish_state(self, wanted: np.ndarray, stamp: int, state: dict) -> None:
+        """Joints, base pose (and end-effector pose) on the topics ``wanted`` marks
+        (``state_pubs`` order)."""
+        if wanted[0]:
             self.joints.publish(joint_state_msg((), stamp, state["position"], state["velocity"],
                                                 state["effort"], msg=self.joint_msg))
-        if self.pose.get_subscription_count():
+        if wanted[1]:
             self.pose.publish(pose_msg(stamp, state["base_xyz"], state["base_wxyz"],
                                        msg=self.pose_msg))
-        if self.ee_pose is not None and self.ee_pose.get_subscription_count():
+        if self.ee_pose is not None and wanted[2]:
             self.ee_pose.publish(pose_msg(stamp, state["ee_xyz"], state["ee_wxyz"],
                                           msg=self.ee_msg))
+
+
+class PerEnvOutputs:
+    """The ``env{i}/...`` outputs of envs ``0..count-1``.
+
+    A message is built and sent only while its topic has a subscriber (a DDS writer with no
+    matched reader delivers nothing anyway). The subscriber counts of every env's publishers
+    are read in one pass a step, from rclpy's publisher handles (0.2 us a topic, against 0.8 us
+    through ``Publisher.get_subscription_count`` and its per-call guard): unread topics cost
+    40 us a step at 16 envs instead of 110, and 140 us at 64 envs instead of 340. The handles
+    stay valid while the caller holds the node's simulation lock after its stop check: the node
+    destroys its publishers only after that (a destroyed one raises ``RCLError``, it cannot
+    crash).
+    """
+
+    def __init__(self, node: rclpy.node.Node, count: int, names: list[str], ee: bool):
+        self.envs = [EnvOutputs(node, i, names, ee) for i in range(count)]
+        self._step = [p.handle.get_subscription_count for e in self.envs for p in e.step_pubs]
+        self._state = [p.handle.get_subscription_count for e in self.envs for p in e.state_pubs]
+        self._state_width = len(self.envs[0].state_pubs) if self.envs else 0
+
+    def __len__(self) -> int:
+        return len(self.envs)
+
+    def publish_step(self, rewards: np.ndarray, terminated: np.ndarray,
+                     truncated: np.ndarray) -> None:
+        """Every env's reward and flags, where subscribed."""
+        wanted = _subscribed(self._step, 3)
+        for i in np.flatnonzero(wanted.any(axis=1)):
+            self.envs[i].publish_step(wanted[i], float(rewards[i]), bool(terminated[i]),
+                                      bool(truncated[i]))
+
+    def state_wanted(self, envs) -> tuple[list[int], np.ndarray | None]:
+        """The envs among ``envs`` whose state topics have a subscriber, and the
+        (count, state topics) subscribed table (None when there are no per-env topics)."""
+        if not self.envs:
+            return [], None
+        wanted = _subscribed(self._state, self._state_width)
+        mask = wanted.any(axis=1)
+        return [i for i in envs if i < len(self.envs) and mask[i]], wanted
+
+    def publish_state(self, wanted: np.ndarray, envs: list[int], stamp: int,
+                      states: list[dict]) -> None:
+        for i in envs:
+            self.envs[i].publish_state(wanted[i], stamp, states[i])
+
+
+def _subscribed(counts: list, width: int) -> np.ndarray:
+    """(len(counts) // width, width) bools: which publishers have a subscriber now."""
+    return np.fromiter((count() > 0 for count in counts), bool, len(counts)).reshape(-1, width)
 
 
 class CameraOutputs:
@@ -97,7 +146,7 @@ class CameraOutputs:
 
 class BatchOutputs:
     """The ``envs/...`` outputs: every env's reward, flags and observation in one message each
-    (built only while subscribed, like :class:`EnvOutputs`)."""
+    (built only while subscribed, like :class:`PerEnvOutputs`)."""
 
     def __init__(self, node: rclpy.node.Node):
         pub = node.create_publisher
