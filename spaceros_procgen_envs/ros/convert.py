@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -157,10 +158,12 @@ def array_msg(values: np.ndarray, labels: Sequence[str] = ("env", "action"),
     for label, size in zip(labels[len(labels) - arr.ndim:], arr.shape):
         msg.layout.dim.append(MultiArrayDimension(label=label, size=size, stride=stride))
         stride //= max(size, 1)
+    # An array.array of the right type is taken as it is; a list or bytes would be checked
+    # element by element in Python (26 us for 16 x 30 floats instead of 10, with the layout).
     if isinstance(msg, UInt8MultiArray):
-        msg.data = arr.astype(np.uint8).tobytes()
+        msg.data = array.array("B", arr.astype(np.uint8).tobytes())
     else:
-        msg.data = arr.astype(np.float32).ravel().tolist()
+        msg.data = array.array("f", arr.astype(np.float32).tobytes())
     return msg
 
 
