@@ -31,6 +31,15 @@ def ros2(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProce
                           text=True, timeout=timeout, env=_env_without_ros2(), **kwargs)
 
 
+def ros2_listening(done, *args: str) -> subprocess.CompletedProcess:
+    """``ros2 ARGS --spin-time S`` for S = 3, 6, 10 s until ``done(output)``; the last output."""
+    for spin in ("3", "6", "10"):
+        out = ros2(*args, "--spin-time", spin)
+        if out.returncode != 0 or done(out):
+            break
+    return out
+
+
 def _env_without_ros2() -> dict:
     path = [d for d in os.environ.get("PATH", "").split(os.pathsep)
             if not os.path.exists(os.path.join(d, "ros2"))]
@@ -69,18 +78,14 @@ def test_topic_list_names_the_node_topics(spawn, client):
     wait_for_node(client, proc)
     # discovery of the node's ~40 endpoints can take longer than one spin on a loaded machine:
     # ask again, listening longer, before judging the list
-    for spin in ("3", "6", "10"):
-        out = ros2("topic", "list", "-t", "--spin-time", spin)
-        assert out.returncode == 0, out.stderr
-        if "/env1/robot/cmd_vel [" in out.stdout and "/clock [" in out.stdout:
-            break
+    out = ros2_listening(lambda out: "/env1/robot/cmd_vel [" in out.stdout
+                         and "/clock [" in out.stdout, "topic", "list", "-t")
+    assert out.returncode == 0, out.stderr
     assert "/envs/info [std_msgs/msg/String]" in out.stdout
     assert "/env1/robot/cmd_vel [geometry_msgs/msg/Twist]" in out.stdout
     assert "/clock [rosgraph_msgs/msg/Clock]" in out.stdout
-    for spin in ("3", "6", "10"):  # the node's name is discovered apart from its topics
-        nodes = ros2("node", "list", "--spin-time", spin)
-        if "/spaceros_procgen_envs" in nodes.stdout.split():
-            break
+    nodes = ros2_listening(  # the node's name is discovered apart from its topics
+        lambda out: "/spaceros_procgen_envs" in out.stdout.split(), "node", "list")
     assert "/spaceros_procgen_envs" in nodes.stdout.split(), nodes.stderr
 
 

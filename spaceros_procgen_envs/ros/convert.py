@@ -161,9 +161,9 @@ def array_msg(values: np.ndarray, labels: Sequence[str] = ("env", "action"),
     # An array.array of the right type is taken as it is; a list or bytes would be checked
     # element by element in Python (26 us for 16 x 30 floats instead of 10, with the layout).
     if isinstance(msg, UInt8MultiArray):
-        msg.data = array.array("B", arr.astype(np.uint8).tobytes())
+        msg.data = array.array("B", arr.astype(np.uint8, copy=False).tobytes())
     else:
-        msg.data = array.array("f", arr.astype(np.float32).tobytes())
+        msg.data = array.array("f", arr.astype(np.float32, copy=False).tobytes())
     return msg
 
 

@@ -423,12 +423,12 @@ class SpaceRosNode(rclpy.node.Node):
             self._publish_state_locked(indices, self.steps * self._dt_ns)
 
     def _publish_state_locked(self, envs, stamp: int) -> None:
-        wanted_envs, wanted = self._out.state_wanted(envs)
+        wanted = self._out.state_wanted(envs)
         tf = self._tf_pub is not None and self._tf_pub.get_subscription_count() > 0
-        if not wanted_envs and not tf:
+        if not wanted and not tf:
             return
         states = self.vec.robot_states()  # from any backend, where the envs live
-        self._out.publish_state(wanted, wanted_envs, stamp, states)
+        self._out.publish_state(wanted, stamp, states)
         if tf:
             self._tf_pub.publish(TFMessage(transforms=[
                 transform_msg(stamp, "world", f"env{i}/base_link", states[i]["base_xyz"],

@@ -85,9 +85,6 @@ class PerEnvOutputs:
         self._state = [p.handle.get_subscription_count for e in self.envs for p in e.state_pubs]
         self._state_width = len(self.envs[0].state_pubs) if self.envs else 0
 
-    def __len__(self) -> int:
-        return len(self.envs)
-
     def publish_step(self, rewards: np.ndarray, terminated: np.ndarray,
                      truncated: np.ndarray) -> None:
         """Every env's reward and flags, where subscribed."""
@@ -96,19 +93,20 @@ class PerEnvOutputs:
             self.envs[i].publish_step(wanted[i], float(rewards[i]), bool(terminated[i]),
                                       bool(truncated[i]))
 
-    def state_wanted(self, envs) -> tuple[list[int], np.ndarray | None]:
-        """The envs among ``envs`` whose state topics have a subscriber, and the
-        (count, state topics) subscribed table (None when there are no per-env topics)."""
+    def state_wanted(self, envs) -> list[tuple[int, np.ndarray]]:
+        """``(env, subscribed state topics)`` for the envs among ``envs`` with a subscriber on
+        one of their state topics (``state_pubs`` order)."""
         if not self.envs:
-            return [], None
+            return []
         wanted = _subscribed(self._state, self._state_width)
         mask = wanted.any(axis=1)
-        return [i for i in envs if i < len(self.envs) and mask[i]], wanted
+        return [(i, wanted[i]) for i in envs if i < len(self.envs) and mask[i]]
 
-    def publish_state(self, wanted: np.ndarray, envs: list[int], stamp: int,
+    def publish_state(self, wanted: list[tuple[int, np.ndarray]], stamp: int,
                       states: list[dict]) -> None:
-        for i in envs:
-            self.envs[i].publish_state(wanted[i], stamp, states[i])
+        """The state of the envs :meth:`state_wanted` returned."""
+        for i, topics in wanted:
+            self.envs[i].publish_state(topics, stamp, states[i])
 
 
 def _subscribed(counts: list, width: int) -> np.ndarray:
