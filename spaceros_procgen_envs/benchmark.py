@@ -25,6 +25,9 @@ by its size.
 ``<task>_visual`` batch beside the same batch without cameras (thread backend, the largest N;
 the ``_visual`` batch also with each of ``--backends``).
 
+After the table it says which targets of SPEC 8 the run met, on every task it measured
+(:mod:`.benchmark_targets`; also ``"targets"`` in the JSON).
+
 ``--train`` measures instead, per task, N and backend (default perseverance, N = 32, thread):
 ``train.py``'s PPO throughput (env steps/s, updates included) against the batch's own stepping
 rate, alternately in one run, and their ratio (see :mod:`.rl.bench`).
@@ -46,6 +49,7 @@ import numpy as np
 from mujoco.batch import Batch
 
 from .benchmark_plot import plot
+from .benchmark_targets import targets_markdown, verdicts
 from .cli import BACKENDS, make_parser, positive_int, task_name
 from .registry import get_task, list_tasks
 from .sim.robots.base import CONTROL_HZ
@@ -473,7 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "repeats (see each flag's default); flags given explicitly win")
     parser.add_argument("--json", type=Path, help="write the results as JSON here")
     parser.add_argument("--plot", type=Path,
-                        help="write a PNG of the scaling here (a panel per task)")
+                        help="write a PNG of the scaling here (a panel per task) and beside it "
+                             "<name>_share.png: each backend's physics share against N, with "
+                             "the targets marked")
     args = _fill_defaults(parser.parse_args(argv))
     if args.train:
         return _train_main(parser, args)
@@ -489,15 +495,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         measure_recording(result, args.tasks, max(args.num_envs), args.backends, args.steps,
                           args.repeats, cameras=args.cameras)
+    result["targets"] = verdicts(result)
     print(markdown(result))
+    if result["targets"]:
+        print("\n" + targets_markdown(result["targets"]))
     if args.record:
         print(recording_markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
         print(f"wrote {args.json}", file=sys.stderr)
     if args.plot:
-        plot(result, args.plot)
-        print(f"wrote {args.plot}", file=sys.stderr)
+        for path in plot(result, args.plot):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

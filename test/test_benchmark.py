@@ -44,6 +44,7 @@ def test_quick_benchmark_writes_valid_json(tmp_path):
                                            for c in by_n.values())
     assert set(result["gymnasium_async"]["perseverance"]) == {"1", "2"}
     assert "| perseverance | thread | 2 |" in proc.stdout
+    assert result["targets"] == [], "no target is set at N = 1 or 2"
 
 
 def test_unknown_backend_is_a_one_line_error():
@@ -144,6 +145,92 @@ def test_plot_is_a_grid_of_panels_with_one_legend_off_the_data(count, tmp_path):
     assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0  # in view
     plot(fake_result(tasks), tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def paired_result(tasks: list[str]) -> dict:
+    """fake_result with what a real run adds: each row's paired ceilings and physics share."""
+    result = fake_result(tasks)
+    for row in result["rows"]:
+        ceiling = row["env_steps_per_s"] / (0.6 if row["backend"] == "process" else 0.9)
+        row.update(pairs=[{"env_steps_per_s": row["env_steps_per_s"],
+                           "ceiling_env_steps_per_s": ceiling}],
+                   ceiling_env_steps_per_s=ceiling,
+                   physics_share=row["env_steps_per_s"] / ceiling)
+    return result
+
+
+def test_plot_draws_each_sizes_ceilings_and_a_share_picture_with_the_targets(tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib (the bench extra)")
+    from spaceros_procgen_envs.benchmark_plot import figure, plot
+
+    result = paired_result(["ingenuity"])
+    (ax,) = [ax for ax in figure(result).axes if ax.get_visible()]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # the ceiling at each N is the one its rows were paired with: every backend under it
+    ceiling = lines["physics ceiling (2 cores)"]
+    assert list(ceiling.get_xdata()) == [1, 16, 256]
+    for backend in ("thread", "process"):
+        assert all(lines[backend].get_ydata() < ceiling.get_ydata())
+    assert list(lines["physics ceiling (1 core)"].get_xdata()) == [1, 16, 256]
+    (share_ax,) = [ax for ax in figure(result, share=True).axes if ax.get_visible()]
+    shares = {line.get_label(): line for line in share_ax.get_lines()}
+    assert list(shares["process"].get_ydata()) == pytest.approx([0.6, 0.6, 0.6])
+    bars = {(line.get_xdata()[0], line.get_ydata()[0]) for line in share_ax.get_lines()
+            if line.get_marker() == "_" and len(line.get_xdata())}
+    assert bars == {(16, 0.85), (256, 0.92), (16, 0.9)}  # thread at 16 and 256, sync at 16
+    written = plot(result, tmp_path / "bench.png")
+    assert written == [tmp_path / "bench.png", tmp_path / "bench_share.png"]
+    assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in written)
+    assert plot(fake_result(["ingenuity"]), tmp_path / "plain.png") == [tmp_path / "plain.png"]
+
+
+def test_targets_are_judged_on_every_measured_task():
+    from spaceros_procgen_envs.benchmark_targets import targets_markdown, verdicts
+
+    def row(task, backend, n, rate, share=None, python=None):
+        return {"task": task, "backend": backend, "num_envs": n, "env_steps_per_s": rate,
+                "physics_share": share, "python_us_per_env_step": python}
+
+    result = {"rows": [row("a", "thread", 16, 8000.0, 0.9), row("b", "thread", 16, 4000.0, 0.6),
+                       row("a", "thread", 64, 9000.0, 0.95, 4.0),
+                       row("b", "thread", 64, 9000.0, 0.93, 5.5),
+                       row("a", "sync", 4, 1000.0, 0.5)],  # no target at N = 4
+              "gymnasium_async": {"a": {"16": 1000.0}, "b": {"16": 2000.0}},
+              "ros_lockstep": {"a": {"16": 7200.0}}}
+    found = {v["target"]: v for v in verdicts(result)}
+    assert list(found) == ["thread >= 0.85 x ceiling at N=16", "thread >= 0.92 x ceiling at N=64",
+                           "thread <= 5 us Python per env step at N=64",
+                           "thread >= 4 x AsyncVectorEnv at N=16",
+                           "thread >= 0.8 x Python API (ROS lockstep) at N=16"]
+    share16 = found["thread >= 0.85 x ceiling at N=16"]
+    assert (share16["values"], share16["missed_by"], share16["met"]) == (
+        {"a": 0.9, "b": 0.6}, ["b"], False)
+    assert found["thread >= 0.92 x ceiling at N=64"]["met"]
+    assert found["thread <= 5 us Python per env step at N=64"]["missed_by"] == ["b"]
+    assert found["thread >= 4 x AsyncVectorEnv at N=16"]["values"] == {"a": 8.0, "b": 2.0}
+    ros = found["thread >= 0.8 x Python API (ROS lockstep) at N=16"]
+    assert ros["values"] == {"a": 0.9} and ros["met"]
+    text = targets_markdown(list(found.values()))
+    assert "- thread >= 0.85 x ceiling at N=16: missed (0.60 to 0.90; missed by b 0.60)" in text
+    assert "- thread >= 0.92 x ceiling at N=64: met (0.93 to 0.95)" in text
+    assert verdicts({"rows": [row("a", "sync", 4, 1.0, 0.5)]}) == [] and targets_markdown([]) == ""
+
+
+def test_a_run_says_which_targets_it_met(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--tasks", "ingenuity",
+                                     "--backends", "thread", "--num_envs", "16", "--no_async",
+                                     "--json", str(out)),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    (row,) = result["rows"]
+    (verdict,) = result["targets"]  # the one target this run measured
+    assert verdict["target"] == "thread >= 0.85 x ceiling at N=16"
+    assert verdict["values"] == {"ingenuity": row["physics_share"]}
+    assert verdict["met"] == (row["physics_share"] >= 0.85)
+    word = "met" if verdict["met"] else "missed"
+    assert f"- thread >= 0.85 x ceiling at N=16: {word} ({row['physics_share']:.2f})" in proc.stdout
 
 
 def test_ceiling_replays_the_controls_the_task_gave_its_physics():
