@@ -122,6 +122,19 @@ def test_boulders_rel_on_a_hand_made_case():
                                got[0], atol=1e-12)
 
 
+def test_boulders_rel_lists_the_first_of_equally_near_boulders_first():
+    """Two boulders 2 m from a robot at the origin facing +x, one ahead and one behind: the
+    one listed first in the world comes first, in the batch and in the per-env path."""
+    pos, quat = np.zeros((1, 3)), np.array([[1.0, 0.0, 0.0, 0.0]])
+    boulders = np.array([[[5.0, 5.0, 0.3, 1.0],     # far
+                          [-2.0, 0.0, 0.6, 1.0],    # 2 m behind, listed first
+                          [2.0, 0.0, 0.5, 1.0]]])   # 2 m ahead
+    got = nearest_boulders(pos, quat, boulders, 2)
+    np.testing.assert_allclose(got[0], [[-2.0, 0.0, 0.6], [2.0, 0.0, 0.5]], atol=1e-12)
+    np.testing.assert_allclose(nearest_boulders_one(pos[0], quat[0], boulders[0], 2), got[0],
+                               atol=1e-12)
+
+
 def test_boulders_rel_batch_equals_the_per_env_path():
     rng = np.random.default_rng(4)
     n, count = 6, 14

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from typing import ClassVar
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..assets.types import Heightmap, MeshAsset
 from ..sim import scene, vecmath
+from ..sim.jit import njit
 from ..sim.robots.base import control_substeps
 from .base import F32, Task, box
 
@@ -113,9 +115,12 @@ class WaypointTask(Task):
                 "prev_dist": np.array(self._last)}
 
     def distance_batch(self, v) -> np.ndarray:
-        """(n,) distance of every robot to its waypoint, m (planar when :attr:`PLANAR`)."""
-        delta = v.episode["target"] - self.robot.base_pose_batch(v)[0]
-        return np.hypot(delta[:, 0], delta[:, 1]) if self.PLANAR else vecmath.norm(delta)
+        """(n,) distance of every robot to its waypoint, m (planar when :attr:`PLANAR`); one
+        computation per state, shared by the progress term and the success test."""
+        def compute():
+            delta = v.episode["target"] - self.robot.base_pose_batch(v)[0]
+            return np.hypot(delta[:, 0], delta[:, 1]) if self.PLANAR else vecmath.norm(delta)
+        return v.memo("distance", compute)
 
     def terms_batch(self, v, actions, prev_actions):
         dist = self.distance_batch(v)
@@ -229,18 +234,37 @@ def nearest_boulders(pos: np.ndarray, quat: np.ndarray, boulders: np.ndarray, k:
 
     Returns:
         Rows (x forward, y left) of the centre in the robot's heading frame, the radius of
-        its bounding circle [and its top above the base], m.
+        its bounding circle [and its top above the base], m; of equal distances the boulder
+        listed first comes first.
     """
-    dx, dy = boulders[..., 0] - pos[:, :1], boulders[..., 1] - pos[:, 1:2]
-    order = np.argsort(dx * dx + dy * dy, axis=1, kind="stable")[:, :k]
-    pick = np.take_along_axis(boulders, order[..., None], axis=1)
-    heading = vecmath.yaw(quat)[:, None]
-    c, s = np.cos(heading), np.sin(heading)
-    dx, dy = np.take_along_axis(dx, order, 1), np.take_along_axis(dy, order, 1)
-    cols = [c * dx + s * dy, -s * dx + c * dy, pick[..., 2]]
-    if tops:
-        cols.append(pick[..., 3] - pos[:, 2:3])
-    return np.stack(cols, axis=-1)
+    return _nearest_boulders(pos, quat, boulders, k, 4 if tops else 3)
+
+
+@njit
+def _nearest_boulders(pos, quat, boulders, k, cols):
+    n, count = boulders.shape[0], boulders.shape[1]
+    heading = vecmath.yaw(quat)
+    out = np.empty((n, k, cols))
+    dist = np.empty(count)
+    taken = np.zeros(count, np.bool_)
+    for i in range(n):
+        c, s = math.cos(heading[i]), math.sin(heading[i])
+        for b in range(count):
+            dx, dy = boulders[i, b, 0] - pos[i, 0], boulders[i, b, 1] - pos[i, 1]
+            dist[b] = dx * dx + dy * dy
+            taken[b] = False
+        for j in range(k):  # selection: the smallest not yet taken, the first of equals
+            best = -1
+            for b in range(count):
+                if not taken[b] and (best < 0 or dist[b] < dist[best]):
+                    best = b
+            taken[best] = True
+            dx, dy = boulders[i, best, 0] - pos[i, 0], boulders[i, best, 1] - pos[i, 1]
+            out[i, j, 0], out[i, j, 1] = c * dx + s * dy, -s * dx + c * dy
+            out[i, j, 2] = boulders[i, best, 2]
+            if cols == 4:
+                out[i, j, 3] = boulders[i, best, 3] - pos[i, 2]
+    return out
 
 
 def nearest_boulders_one(pos: np.ndarray, quat: np.ndarray, boulders: np.ndarray, k: int,
