@@ -28,6 +28,9 @@ the ``_visual`` batch also with each of ``--backends``).
 After the table it says which targets of SPEC 8 the run met, on every task it measured
 (:mod:`.benchmark_targets`; also ``"targets"`` in the JSON).
 
+``--python`` splits each step's Python further: timed directly around ``Batch.step`` as it
+runs, and again with the physics left out, on warm caches (:mod:`.benchmark_python`).
+
 ``--train`` measures instead, per task, N and backend (default perseverance, N = 32, thread):
 ``train.py``'s PPO throughput (env steps/s, updates included) against the batch's own stepping
 rate, alternately in one run, and their ratio (see :mod:`.rl.bench`).
@@ -49,6 +52,7 @@ import numpy as np
 from mujoco.batch import Batch
 
 from .benchmark_plot import plot
+from .benchmark_python import measure_python, python_markdown
 from .benchmark_targets import targets_markdown, verdicts
 from .cli import BACKENDS, make_parser, positive_int, task_name
 from .registry import get_task, list_tasks
@@ -466,6 +470,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also measure recording (--record): env-steps/s with and without it "
                              "and the MB/s written, at the largest --num_envs for each of "
                              "--backends (and the _visual tasks with --cameras)")
+    parser.add_argument("--python", action="store_true",
+                        help="also time each step's Python directly (all of a step but "
+                             "Batch.step; thread backend, every task and --num_envs), then the "
+                             "same steps with the physics left out, on warm caches: what the "
+                             "Python pays for following the physics on the same cores")
     parser.add_argument("--train", action="store_true",
                         help="measure only training: train.py's PPO env-steps/s (updates "
                              "included) against the batch's own stepping rate, alternately, and "
@@ -490,6 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cameras:
         measure_cameras(result, args.tasks, max(args.num_envs), max(10, args.steps // 4),
                         args.repeats, args.backends)
+    if args.python:
+        measure_python(result, args.tasks, args.num_envs, args.steps, args.repeats)
     if args.record:  # recording.bench: the batch with and without a recorder
         from .recording.bench import measure_recording, recording_markdown
 
@@ -499,6 +510,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown(result))
     if result["targets"]:
         print("\n" + targets_markdown(result["targets"]))
+    if args.python:
+        print("\n" + python_markdown(result))
     if args.record:
         print(recording_markdown(result))
     if args.json:

@@ -23,7 +23,9 @@ class Target:
     ``at_least``) on every task.
 
     Metrics: ``physics_share`` (the row's; ``sync`` against the one-core ceiling),
-    ``python_us_per_env_step``, ``x_async`` (env-steps/s over Gymnasium's AsyncVectorEnv at the
+    ``python_us_per_env_step`` (a step's time beyond its paired ceiling's, per env),
+    ``python_timed_us_per_env_step`` (the Python of a step timed directly around its
+    ``Batch.step``, per env: ``--python``, :mod:`.benchmark_python`), ``x_async`` (env-steps/s over Gymnasium's AsyncVectorEnv at the
     same N) and ``x_python_api`` (ROS lockstep over the same backend's Python rate).
     """
 
@@ -36,6 +38,8 @@ class Target:
     @property
     def label(self) -> str:
         what = {"physics_share": "x ceiling", "python_us_per_env_step": "us Python per env step",
+                "python_timed_us_per_env_step":
+                    "us Python per env step (timed around Batch.step, --python)",
                 "x_async": "x AsyncVectorEnv", "x_python_api": "x Python API (ROS lockstep)"}
         sign = ">=" if self.at_least else "<="
         return f"{self.backend} {sign} {self.bound:g} {what[self.metric]} at N={self.num_envs}"
@@ -49,6 +53,8 @@ TARGETS = (
     Target("process", 64, "physics_share", 0.8),
     Target("ray", 256, "physics_share", 0.75),
     Target("thread", 64, "python_us_per_env_step", 5.0, at_least=False),
+    # the same bound on the issue's own measure: a step's time less its physics call's
+    Target("thread", 64, "python_timed_us_per_env_step", 5.0, at_least=False),
     Target("thread", 16, "x_async", 4.0),
     Target("thread", 16, "x_python_api", 0.8),
 )
@@ -59,6 +65,10 @@ def _values(result: dict, target: Target) -> dict[str, float]:
     rows = {row["task"]: row for row in result["rows"]
             if row["backend"] == target.backend and row["num_envs"] == target.num_envs}
     n = str(target.num_envs)
+    if target.metric == "python_timed_us_per_env_step":
+        return {row["task"]: row["python_us_per_step"] / row["num_envs"]
+                for row in result.get("python_split", [])
+                if row["backend"] == target.backend and row["num_envs"] == target.num_envs}
     if target.metric == "x_async":
         by_task = result.get("gymnasium_async", {})
         return {task: row["env_steps_per_s"] / by_task[task][n] for task, row in rows.items()

@@ -196,10 +196,14 @@ def test_targets_are_judged_on_every_measured_task():
                        row("b", "thread", 64, 9000.0, 0.93, 5.5),
                        row("a", "sync", 4, 1000.0, 0.5)],  # no target at N = 4
               "gymnasium_async": {"a": {"16": 1000.0}, "b": {"16": 2000.0}},
-              "ros_lockstep": {"a": {"16": 7200.0}}}
+              "ros_lockstep": {"a": {"16": 7200.0}},
+              "python_split": [{"task": "a", "backend": "thread", "num_envs": 64,
+                                "python_us_per_step": 192.0, "python_warm_us_per_step": 64.0,
+                                "physics_us_per_step": 900.0}]}
     found = {v["target"]: v for v in verdicts(result)}
+    timed = "thread <= 5 us Python per env step (timed around Batch.step, --python) at N=64"
     assert list(found) == ["thread >= 0.85 x ceiling at N=16", "thread >= 0.92 x ceiling at N=64",
-                           "thread <= 5 us Python per env step at N=64",
+                           "thread <= 5 us Python per env step at N=64", timed,
                            "thread >= 4 x AsyncVectorEnv at N=16",
                            "thread >= 0.8 x Python API (ROS lockstep) at N=16"]
     share16 = found["thread >= 0.85 x ceiling at N=16"]
@@ -207,6 +211,7 @@ def test_targets_are_judged_on_every_measured_task():
         {"a": 0.9, "b": 0.6}, ["b"], False)
     assert found["thread >= 0.92 x ceiling at N=64"]["met"]
     assert found["thread <= 5 us Python per env step at N=64"]["missed_by"] == ["b"]
+    assert found[timed]["values"] == {"a": 3.0} and found[timed]["met"]  # 192 us / 64 envs
     assert found["thread >= 4 x AsyncVectorEnv at N=16"]["values"] == {"a": 8.0, "b": 2.0}
     ros = found["thread >= 0.8 x Python API (ROS lockstep) at N=16"]
     assert ros["values"] == {"a": 0.9} and ros["met"]
@@ -231,6 +236,24 @@ def test_a_run_says_which_targets_it_met(tmp_path):
     assert verdict["met"] == (row["physics_share"] >= 0.85)
     word = "met" if verdict["met"] else "missed"
     assert f"- thread >= 0.85 x ceiling at N=16: {word} ({row['physics_share']:.2f})" in proc.stdout
+
+
+def test_python_mode_times_a_steps_python_after_the_physics_and_on_warm_caches(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--tasks", "ingenuity",
+                                     "--backends", "thread", "--no_async", "--python",
+                                     "--json", str(out)),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["python_split"]
+    assert [(r["task"], r["num_envs"], r["backend"]) for r in rows] == [
+        ("ingenuity", 1, "thread"), ("ingenuity", 2, "thread")]
+    for row in rows:
+        assert row["physics_us_per_step"] > 0
+        assert row["python_us_per_step"] > 0 and row["python_warm_us_per_step"] > 0
+        assert (f"| ingenuity | {row['num_envs']} | {row['physics_us_per_step']:.0f} | "
+                f"{row['python_us_per_step']:.0f} | {row['python_warm_us_per_step']:.0f} |"
+                in proc.stdout)
 
 
 def test_ceiling_replays_the_controls_the_task_gave_its_physics():

@@ -86,6 +86,10 @@ class BatchView:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def forget(self) -> None:
+        """Drop every :meth:`memo` (the state changed outside :meth:`step` and :meth:`forward`)."""
+        self._memo.clear()
+
     def step(self, ids: np.ndarray | None = None) -> np.ndarray:
         """One agent step (``substeps`` x ``mj_step``) of the worlds ``ids`` (all when None).
 

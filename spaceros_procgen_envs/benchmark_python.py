@@ -1,0 +1,100 @@
+"""``benchmark.py --python``: a step's Python, timed as it runs and again on warm caches.
+
+Per task and batch size, thread backend, random actions: every step's Python (the action
+check, controllers, reward terms, flags, observations and info: all of a step but
+``Batch.step``) is timed directly, as the time of the step less the time inside its
+``Batch.step``. Then the very same steps run with the physics left out: the state stands
+still, so the same Python runs on caches that no physics has just refilled. The difference is
+what the Python pays for following MuJoCo on the same cores; the ceiling ratios of the main
+table cannot show it apart from the Python itself. Passes alternate, and each figure is the
+median over ``repeats`` pairs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+
+WARMUP_STEPS = 10
+
+
+def split_python(task: str, num_envs: int, steps: int, repeats: int) -> dict:
+    """One row: physics and Python us per step (after the physics, and warm) of ``task``."""
+    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend="thread",
+                       vectorization_mode="vector_entry_point", copy=False, progress=False)
+    view = env.unwrapped.backend.slices[0].view
+    physics_step, inside = view.step, [0.0]
+
+    def timed(ids=None):
+        start = time.perf_counter()
+        try:
+            return physics_step(ids)
+        finally:
+            inside[0] += time.perf_counter() - start
+
+    def left_out(ids=None):
+        view.forget()  # as a step would: the next reads see "a new state"
+        return np.zeros(view.n, bool)
+
+    actions = np.random.default_rng(0).uniform(
+        -1, 1, (WARMUP_STEPS + steps, *env.action_space.shape)).astype(np.float32)
+    physics, after, warm = [], [], []
+    try:
+        env.reset(seed=0)
+        for action in actions[:WARMUP_STEPS]:
+            env.step(action)
+        for _ in range(repeats):
+            for hook in (timed, left_out):
+                view.step, inside[0] = hook, 0.0
+                start = time.perf_counter()
+                for action in actions[WARMUP_STEPS:]:
+                    env.step(action)
+                total = time.perf_counter() - start
+                if hook is timed:
+                    physics.append(inside[0] / steps)
+                    after.append((total - inside[0]) / steps)
+                else:
+                    warm.append(total / steps)
+    finally:
+        del view.step  # the class's own again
+        env.close()
+    return {"task": task, "num_envs": num_envs, "backend": "thread",
+            "physics_us_per_step": 1e6 * statistics.median(physics),
+            "python_us_per_step": 1e6 * statistics.median(after),
+            "python_warm_us_per_step": 1e6 * statistics.median(warm)}
+
+
+def measure_python(result: dict, tasks: Sequence[str], sizes: Sequence[int], steps: int,
+                   repeats: int) -> None:
+    """Fill ``result["python_split"]`` with a :func:`split_python` row per task and size."""
+    rows = result.setdefault("python_split", [])
+    for task in tasks:
+        for num_envs in sizes:
+            row = split_python(task, num_envs, steps, repeats)
+            rows.append(row)
+            print(f"  {task} N={num_envs} Python {row['python_us_per_step']:.0f} us a step "
+                  f"(warm {row['python_warm_us_per_step']:.0f})", file=sys.stderr)
+
+
+def python_markdown(result: dict) -> str:
+    """The ``python_split`` rows as a markdown table ('' when there are none)."""
+    rows = result.get("python_split") or []
+    if not rows:
+        return ""
+    lines = ["| task | envs | physics us/step | Python us/step, after the physics | Python "
+             "us/step, warm (physics left out) | Python us/env-step, after | warm |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        n = row["num_envs"]
+        after, warm = row["python_us_per_step"], row["python_warm_us_per_step"]
+        lines.append(f"| {row['task']} | {n} | {row['physics_us_per_step']:.0f} | {after:.0f} | "
+                     f"{warm:.0f} | {after / n:.2f} | {warm / n:.2f} |")
+    lines.append("")
+    lines.append("Python of a step (thread backend): everything but Batch.step, timed around "
+                 "it; warm: the same steps once more with the physics left out.")
+    return "\n".join(lines)
