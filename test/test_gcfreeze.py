@@ -51,3 +51,36 @@ def test_a_closed_batch_is_collected_while_another_stays_open():
     finally:
         kept.close()
     assert gcfreeze.holders() == before
+
+
+def test_batch_after_batch_keeps_none_of_the_closed_ones():
+    """Cyclic garbage of a closed batch (trimesh's meshes hold themselves; here the user's own
+    cycle) is collected before the next batch freezes the heap, not frozen with it: a process
+    building batch after batch grew by about 115 MB per 64 worlds."""
+    refs = []
+    for _ in range(3):
+        env = _make()
+        holder = {"env": env}
+        holder["self"] = holder
+        refs.append(weakref.ref(env))
+        env.close()
+        del env, holder
+    following = _make()
+    try:
+        assert [ref() for ref in refs] == [None, None, None]
+    finally:
+        following.close()
+
+
+def test_a_closed_batchs_tasks_and_assets_go_with_their_last_reference():
+    """A task holds no reference cycle (its reward terms are the class's functions, not
+    methods bound to it), so its worlds' assets are freed without waiting for a collection."""
+    gc.disable()
+    try:
+        env = _make()
+        task = weakref.ref(env.unwrapped.envs[0].task)
+        env.close()
+        del env
+        assert task() is None
+    finally:
+        gc.enable()

@@ -59,8 +59,10 @@ class Task:
         self.spec, self.domain, self.assets = spec, domain, assets
         self.rewards = rewards or self.REWARDS()
         self._terms = tuple(name for name in vars(self.rewards) if getattr(self.rewards, name))
-        self._bound_terms = [(getattr(self.rewards, name), getattr(self, f"reward_{name}"))
-                             for name in self._terms]
+        # The class's functions, not bound methods: a task holding methods bound to itself
+        # would be a reference cycle, freed (with its assets) only by the cyclic collector.
+        self._term_functions = [(getattr(self.rewards, name), getattr(type(self), f"reward_{name}"))
+                                for name in self._terms]
         self.robot: Robot = self.make_robot()
         self.model: mujoco.MjModel | None = None
 
@@ -191,7 +193,7 @@ class Task:
                      prev_action: np.ndarray) -> list[float]:
         """Every weighted term, in :attr:`reward_names` order; the reward is their sum."""
         self._action, self._prev_action = action, prev_action
-        return [weight * float(term(model, data)) for weight, term in self._bound_terms]
+        return [weight * float(term(self, model, data)) for weight, term in self._term_functions]
 
     def reward_action_rate(self, model, data) -> float:
         """Squared change of the action since the last step (smoothness penalty)."""
