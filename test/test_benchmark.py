@@ -47,6 +47,16 @@ def test_quick_benchmark_writes_valid_json(tmp_path):
     assert result["targets"] == [], "no target is set at N = 1 or 2"
 
 
+def _quick(tmp_path, *flags: str, env=None):
+    """``benchmark.py --quick`` with ``flags``: (the finished process, its JSON); a non-zero exit
+    fails the test with its stderr."""
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(script_cmd("benchmark.py", "--quick", *flags, "--json", str(out)),
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc, json.loads(out.read_text())
+
+
 def test_unknown_backend_is_a_one_line_error():
     proc = subprocess.run(script_cmd("benchmark.py", "--backends", "warp"), capture_output=True,
                           text=True)
@@ -55,13 +65,9 @@ def test_unknown_backend_is_a_one_line_error():
 
 
 def test_ros_mode_measures_lockstep_and_real_time(tmp_path):
-    out = tmp_path / "bench.json"
     env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
-    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--ros", "--no_async", "--tasks",
-                                     "perseverance", "--backends", "thread", "--json", str(out)),
-                          capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text())
+    proc, result = _quick(tmp_path, "--ros", "--no_async", "--tasks", "perseverance",
+                          "--backends", "thread", env=env)
     assert set(result["ros_lockstep"]["perseverance"]) == {"1", "2"}
     assert all(v > 0 for v in result["ros_lockstep"]["perseverance"].values())
     assert 0 < result["ros_realtime_hz"]["perseverance"] < 60  # paced at 50 Hz, not flat out
@@ -69,13 +75,9 @@ def test_ros_mode_measures_lockstep_and_real_time(tmp_path):
 
 
 def test_cameras_mode_measures_rendering_and_the_visual_batch(tmp_path):
-    out = tmp_path / "bench.json"
-    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--tasks", "ingenuity",
-                                     "--backends", "thread", "--no_async", "--cameras",
-                                     "--json", str(out)),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    (row,) = json.loads(out.read_text())["cameras"]
+    proc, result = _quick(tmp_path, "--tasks", "ingenuity", "--backends", "thread", "--no_async",
+                          "--cameras")
+    (row,) = result["cameras"]
     assert row["task"] == "ingenuity" and row["num_envs"] == 2
     assert row["frames_per_s_128x128"] > row["frames_per_s_640x480"] > 0
     assert row["plain_env_steps_per_s"] > 0 and row["visual_env_steps_per_s"] > 0
@@ -222,13 +224,8 @@ def test_targets_are_judged_on_every_measured_task():
 
 
 def test_a_run_says_which_targets_it_met(tmp_path):
-    out = tmp_path / "bench.json"
-    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--tasks", "ingenuity",
-                                     "--backends", "thread", "--num_envs", "16", "--no_async",
-                                     "--json", str(out)),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text())
+    proc, result = _quick(tmp_path, "--tasks", "ingenuity", "--backends", "thread", "--num_envs",
+                          "16", "--no_async")
     (row,) = result["rows"]
     (verdict,) = result["targets"]  # the one target this run measured
     assert verdict["target"] == "thread >= 0.85 x ceiling at N=16"
@@ -239,13 +236,9 @@ def test_a_run_says_which_targets_it_met(tmp_path):
 
 
 def test_python_mode_times_a_steps_python_after_the_physics_and_on_warm_caches(tmp_path):
-    out = tmp_path / "bench.json"
-    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--tasks", "ingenuity",
-                                     "--backends", "thread", "--no_async", "--python",
-                                     "--json", str(out)),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    rows = json.loads(out.read_text())["python_split"]
+    proc, result = _quick(tmp_path, "--tasks", "ingenuity", "--backends", "thread", "--no_async",
+                          "--python")
+    rows = result["python_split"]
     assert [(r["task"], r["num_envs"], r["backend"]) for r in rows] == [
         ("ingenuity", 1, "thread"), ("ingenuity", 2, "thread")]
     for row in rows:
