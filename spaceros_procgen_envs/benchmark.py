@@ -52,7 +52,6 @@ import numpy as np
 from mujoco.batch import Batch
 
 from .benchmark_plot import plot
-from .benchmark_python import measure_python, python_markdown
 from .benchmark_targets import targets_markdown, verdicts
 from .cli import BACKENDS, make_parser, positive_int, task_name
 from .registry import get_task, list_tasks
@@ -499,7 +498,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cameras:
         measure_cameras(result, args.tasks, max(args.num_envs), max(10, args.steps // 4),
                         args.repeats, args.backends)
-    if args.python:
+    if args.python:  # benchmark_python: a step's Python, after the physics and warm
+        from .benchmark_python import measure_python, python_markdown
+
         measure_python(result, args.tasks, args.num_envs, args.steps, args.repeats)
     if args.record:  # recording.bench: the batch with and without a recorder
         from .recording.bench import measure_recording, recording_markdown

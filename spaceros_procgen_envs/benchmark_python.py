@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
-WARMUP_STEPS = 10
+from .benchmark import random_actions, warmup_steps
 
 
 def split_python(task: str, num_envs: int, steps: int, repeats: int) -> dict:
@@ -41,18 +41,17 @@ def split_python(task: str, num_envs: int, steps: int, repeats: int) -> dict:
         view.forget()  # as a step would: the next reads see "a new state"
         return np.zeros(view.n, bool)
 
-    actions = np.random.default_rng(0).uniform(
-        -1, 1, (WARMUP_STEPS + steps, *env.action_space.shape)).astype(np.float32)
+    actions = random_actions(env, steps)
     physics, after, warm = [], [], []
     try:
         env.reset(seed=0)
-        for action in actions[:WARMUP_STEPS]:
+        for action in actions[:warmup_steps(steps)]:
             env.step(action)
         for _ in range(repeats):
             for hook in (timed, left_out):
                 view.step, inside[0] = hook, 0.0
                 start = time.perf_counter()
-                for action in actions[WARMUP_STEPS:]:
+                for action in actions:
                     env.step(action)
                 total = time.perf_counter() - start
                 if hook is timed:

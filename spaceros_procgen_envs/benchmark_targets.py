@@ -25,8 +25,9 @@ class Target:
     Metrics: ``physics_share`` (the row's; ``sync`` against the one-core ceiling),
     ``python_us_per_env_step`` (a step's time beyond its paired ceiling's, per env),
     ``python_timed_us_per_env_step`` (the Python of a step timed directly around its
-    ``Batch.step``, per env: ``--python``, :mod:`.benchmark_python`), ``x_async`` (env-steps/s over Gymnasium's AsyncVectorEnv at the
-    same N) and ``x_python_api`` (ROS lockstep over the same backend's Python rate).
+    ``Batch.step``, per env: ``--python``, :mod:`.benchmark_python`), ``x_async``
+    (env-steps/s over Gymnasium's AsyncVectorEnv at the same N) and ``x_python_api`` (ROS
+    lockstep over the same backend's Python rate).
     """
 
     backend: str
@@ -62,13 +63,13 @@ TARGETS = (
 
 def _values(result: dict, target: Target) -> dict[str, float]:
     """task -> the target's figure in ``result``, for the tasks that measured it."""
-    rows = {row["task"]: row for row in result["rows"]
-            if row["backend"] == target.backend and row["num_envs"] == target.num_envs}
-    n = str(target.num_envs)
-    if target.metric == "python_timed_us_per_env_step":
+    if target.metric == "python_timed_us_per_env_step":  # the --python rows
         return {row["task"]: row["python_us_per_step"] / row["num_envs"]
                 for row in result.get("python_split", [])
                 if row["backend"] == target.backend and row["num_envs"] == target.num_envs}
+    rows = {row["task"]: row for row in result["rows"]
+            if row["backend"] == target.backend and row["num_envs"] == target.num_envs}
+    n = str(target.num_envs)
     if target.metric == "x_async":
         by_task = result.get("gymnasium_async", {})
         return {task: row["env_steps_per_s"] / by_task[task][n] for task, row in rows.items()

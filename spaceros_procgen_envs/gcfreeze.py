@@ -14,8 +14,9 @@ a process that built and closed batch after batch grew by about 115 MB per 64 in
 worlds. So every freeze follows a collection: :func:`hold` collects the garbage of the build
 before freezing, the last batch to close collects at once, and while other batches stay open
 the heap is frozen again at the next :func:`settle` (a batch's ``reset``) or :func:`hold`,
-after a collection, so the garbage of the closed batch is freed rather than frozen. The freeze is process-wide: objects that exist when a batch
-is built are not scanned for cycles while it lives (reference counting frees them as usual).
+after a collection, so the garbage of the closed batch is freed rather than frozen. The freeze
+is process-wide: objects that exist when a batch is built are not scanned for cycles while it
+lives (reference counting frees them as usual).
 """
 
 from __future__ import annotations

@@ -15,12 +15,18 @@ from spaceros_procgen_envs import benchmark
 from .conftest import script_cmd
 
 
-def test_quick_benchmark_writes_valid_json(tmp_path):
+def _quick(tmp_path, *flags: str, env=None):
+    """``benchmark.py --quick`` with ``flags``: (the finished process, its JSON); a non-zero exit
+    fails the test with its stderr."""
     out = tmp_path / "bench.json"
-    proc = subprocess.run(script_cmd("benchmark.py", "--quick", "--json", str(out)),
-                          capture_output=True, text=True, timeout=600)  # --quick: its own set
+    proc = subprocess.run(script_cmd("benchmark.py", "--quick", *flags, "--json", str(out)),
+                          capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(out.read_text())
+    return proc, json.loads(out.read_text())
+
+
+def test_quick_benchmark_writes_valid_json(tmp_path):
+    proc, result = _quick(tmp_path)  # --quick: its own set
     assert result["cores"] >= 1
     rows = result["rows"]
     assert {(r["backend"], r["num_envs"]) for r in rows} == {
@@ -45,16 +51,6 @@ def test_quick_benchmark_writes_valid_json(tmp_path):
     assert set(result["gymnasium_async"]["perseverance"]) == {"1", "2"}
     assert "| perseverance | thread | 2 |" in proc.stdout
     assert result["targets"] == [], "no target is set at N = 1 or 2"
-
-
-def _quick(tmp_path, *flags: str, env=None):
-    """``benchmark.py --quick`` with ``flags``: (the finished process, its JSON); a non-zero exit
-    fails the test with its stderr."""
-    out = tmp_path / "bench.json"
-    proc = subprocess.run(script_cmd("benchmark.py", "--quick", *flags, "--json", str(out)),
-                          capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return proc, json.loads(out.read_text())
 
 
 def test_unknown_backend_is_a_one_line_error():
