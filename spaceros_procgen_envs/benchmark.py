@@ -44,13 +44,14 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 from mujoco.batch import Batch
 
+from .benchmark_passes import random_actions, time_steps, timed_passes, warmup_steps
 from .benchmark_plot import plot
 from .benchmark_targets import targets_markdown, verdicts
 from .cli import BACKENDS, make_parser, positive_int, task_name
@@ -92,49 +93,9 @@ env.close()
 ASYNC_MAX_ENVS = 16  # AsyncVectorEnv starts a process per env: larger batches are not measured
 
 
-def time_steps(env, actions: np.ndarray, repeats: int, limit_steps: int = 0
-               ) -> tuple[float, float]:
-    """Median (env-steps/s, episodes/s) of stepping ``env`` through ``actions`` ``repeats`` times;
-    ``limit_steps`` is the episode length taken when no episode ended."""
-    rates, ends = timed_passes(env, actions, repeats)
-    rate = statistics.median(rates)
-    steps = actions.shape[1] * len(actions) * repeats
-    length = steps / ends if ends else limit_steps
-    return rate, (rate / length if length else 0.0)
-
-
-def timed_passes(env, actions: np.ndarray, repeats: int,
-                 before_pass: Callable[[int], None] | None = None) -> tuple[list[float], int]:
-    """Reset ``env`` (seed 0), take the :func:`warmup_steps`, then step it through ``actions``
-    (steps, n, A) ``repeats`` times, each pass on the clock (``before_pass(k)`` off it).
-
-    Returns:
-        env-steps/s of each pass, and how many episodes ended in all of them.
-    """
-    num_envs = actions.shape[1]
-    env.reset(seed=0)
-    for action in actions[:warmup_steps(len(actions))]:
-        env.step(action)
-    rates, ends = [], 0
-    for k in range(repeats):
-        if before_pass is not None:
-            before_pass(k)
-        start = time.perf_counter()
-        for action in actions:
-            _, _, term, trunc, _ = env.step(action)
-            ends += int(np.count_nonzero(np.logical_or(term, trunc)))
-        rates.append(num_envs * len(actions) / (time.perf_counter() - start))
-    return rates, ends
-
-
 def limit_steps(task: str) -> int:
     """Agent steps of one episode of ``task`` at its time limit."""
     return int(round(get_task(task).time_limit_s * CONTROL_HZ))
-
-
-def random_actions(env, steps: int) -> np.ndarray:
-    shape = (steps, *env.action_space.shape)
-    return np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
 
 
 def rss_mb_per_env(task: str, num_envs: int, backend: str) -> float:
@@ -184,11 +145,6 @@ def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
     rate, _ = time_steps(env, random_actions(env, steps), repeats)
     env.close()
     return rate
-
-
-def warmup_steps(steps: int) -> int:
-    """Steps :func:`timed_passes` takes before it starts the clock."""
-    return max(5, steps // 10)
 
 
 def record_controls(task: str, num_envs: int, steps: int, repeats: int):

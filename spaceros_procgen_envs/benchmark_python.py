@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 
-from .benchmark import random_actions, warmup_steps
+from .benchmark_passes import random_actions, warmup_steps
 
 
 def split_python(task: str, num_envs: int, steps: int, repeats: int) -> dict:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from ..benchmark_passes import random_actions, time_steps
 from . import bundle
 from .curves import CsvLog, LearningCurve, read_rows
 from .defaults import algo_kwargs
@@ -38,8 +39,6 @@ ROLLOUTS = 3  # PPO rollouts (and updates) per timed training run
 
 def batch_rate(task: str, num_envs: int, backend: str, steps: int, seed: int) -> float:
     """env-steps/s of the batch alone, random actions, one timed run after a warm-up."""
-    from ..benchmark import random_actions, time_steps
-
     env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend=backend, seed=seed,
                        vectorization_mode="vector_entry_point", copy=False, progress=False)
     try:
