@@ -308,7 +308,8 @@ class ManipulationTask(Task):
         return v.qvel[:, self._obj_qvel]
 
     def state_success(self, v, s):
-        return self.success_batch(v)
+        """The step's success, computed once for the ``success`` term and the slice's flags."""
+        return v.memo("success", lambda: self.success_batch(v))
 
     def state_grasped(self, v, s):
         left, right = self._touch_idx
