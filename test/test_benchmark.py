@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from spaceros_procgen_envs import benchmark
+from spaceros_procgen_envs.registry import get_task
+from spaceros_procgen_envs.sim.robots.base import CONTROL_HZ
 
 from .conftest import script_cmd
 
@@ -243,6 +245,19 @@ def test_python_mode_times_a_steps_python_after_the_physics_and_on_warm_caches(t
         assert (f"| ingenuity | {row['num_envs']} | {row['physics_us_per_step']:.0f} | "
                 f"{row['python_us_per_step']:.0f} | {row['python_warm_us_per_step']:.0f} |"
                 in proc.stdout)
+
+
+def test_record_mode_measures_a_recording_against_the_same_batch_without_one(tmp_path):
+    proc, result = _quick(tmp_path, "--tasks", "ingenuity", "--backends", "thread", "--no_async",
+                          "--num_envs", "2", "--record")
+    (row,) = result["recording"]
+    assert (row["task"], row["backend"], row["num_envs"]) == ("ingenuity", "thread", 2)
+    # A run lasts at least 1.2 episodes of the task, so every env's first episode is written.
+    assert row["steps"] >= int(1.2 * get_task("ingenuity").time_limit_s * CONTROL_HZ)
+    assert row["env_steps_per_s"] > 0 and row["recording_env_steps_per_s"] > 0
+    assert row["ratio"] == pytest.approx(row["recording_env_steps_per_s"] / row["env_steps_per_s"])
+    assert row["bytes_per_env_step"] > 100  # a bag and a dataset of 2 envs were written
+    assert f"| ingenuity | thread | 2 | {row['env_steps_per_s']:.0f} |" in proc.stdout
 
 
 def test_ceiling_replays_the_controls_the_task_gave_its_physics():

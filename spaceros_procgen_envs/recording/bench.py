@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
+from ..benchmark_passes import random_actions
 from ..registry import get_task
 from ..sim.robots.base import CONTROL_HZ
 from .recorder import RecordingVectorEnv
@@ -40,8 +40,7 @@ def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | Non
     env = _make(task, backend, num_envs)
     if where is not None:
         env = RecordingVectorEnv(env, where)
-    actions = np.random.default_rng(0).uniform(-1, 1, (steps + WARMUP_STEPS,)
-                                               + env.action_space.shape).astype(np.float32)
+    actions = random_actions(env, steps + WARMUP_STEPS)
     try:
         env.reset(seed=0)
         for k in range(WARMUP_STEPS):
