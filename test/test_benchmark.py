@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -258,6 +259,27 @@ def test_record_mode_measures_a_recording_against_the_same_batch_without_one(tmp
     assert row["ratio"] == pytest.approx(row["recording_env_steps_per_s"] / row["env_steps_per_s"])
     assert row["bytes_per_env_step"] > 100  # a bag and a dataset of 2 envs were written
     assert f"| ingenuity | thread | 2 | {row['env_steps_per_s']:.0f} |" in proc.stdout
+
+
+_RAY_ROWS = """
+import ray
+from spaceros_procgen_envs import benchmark
+row = benchmark.measure_backend("ingenuity", 2, "ray", 3, 1)
+print("after a row that started Ray:", ray.is_initialized(), row["env_steps_per_s"] > 0)
+ray.init(address="local", num_cpus=2, include_dashboard=False, configure_logging=False)
+benchmark.measure_backend("ingenuity", 2, "ray", 3, 1)
+print("after a row on a Ray it found:", ray.is_initialized())
+"""
+
+
+def test_a_ray_row_shuts_down_the_ray_it_started_and_no_other():
+    """Ray's daemons left running would share the cores with every row measured after it."""
+    pytest.importorskip("ray", reason="ray extra not installed")
+    proc = subprocess.run([sys.executable, "-c", _RAY_ROWS], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "after a row that started Ray: False True" in proc.stdout
+    assert "after a row on a Ray it found: True" in proc.stdout
 
 
 def test_ceiling_replays_the_controls_the_task_gave_its_physics():
