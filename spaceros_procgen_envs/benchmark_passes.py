@@ -3,7 +3,7 @@
 ``benchmark.py``'s table, its ``--python`` split (:mod:`.benchmark_python`) and its ``--train``
 measure (:mod:`.rl.bench`) all time a batch the same way, so their figures can stand side by
 side: a reset with seed 0, :func:`warmup_steps` off the clock, then ``repeats`` passes through
-the same :func:`random_actions`.
+the same :func:`random_actions` (which ``--record``, :mod:`.recording.bench`, steps too).
 """
 
 from __future__ import annotations
