@@ -51,7 +51,7 @@ import gymnasium as gym
 import numpy as np
 from mujoco.batch import Batch
 
-from .benchmark_passes import random_actions, time_steps, timed_passes, warmup_steps
+from .benchmark_passes import batch, random_actions, time_steps, timed_passes, warmup_steps
 from .benchmark_plot import plot
 from .benchmark_targets import targets_markdown, verdicts
 from .cli import BACKENDS, make_parser, positive_int, task_name
@@ -111,26 +111,14 @@ def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats:
     steps and repeats, each timed pass is paired with the ceiling of that very pass, replayed
     just before it (on one core for ``sync``, else on every core): the row's physics share and
     Python overhead are the medians over the pairs, so a slow moment of a shared machine
-    weighs on both sides of a ratio instead of on one.
-
-    A local Ray that the row started is shut down after it: its daemons would otherwise share
-    the cores with every row measured later (process rows read about 0.04 lower beside them).
-    """
-    own_ray = backend == "ray" and not _ray_running()
-    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs,
-                       vectorization_mode="vector_entry_point", backend=backend, copy=False,
-                       progress=False)
-    try:
+    weighs on both sides of a ratio instead of on one."""
+    with batch(task, num_envs, backend) as env:
         replay = None if recording is None else \
             Replay(recording, 1 if backend == "sync" else available_cores())
         ceilings: list[float] = []
         rates, ends = timed_passes(env, random_actions(env, steps), repeats,
                                    None if replay is None else
                                    lambda k: ceilings.append(replay.rate(k)))
-    finally:
-        env.close()
-        if own_ray:
-            sys.modules["ray"].shutdown()
     rate = statistics.median(rates)
     length = num_envs * steps * repeats / ends if ends else limit_steps(task)
     row = {"task": task, "backend": backend, "num_envs": num_envs, "env_steps_per_s": rate,
@@ -143,12 +131,6 @@ def measure_backend(task: str, num_envs: int, backend: str, steps: int, repeats:
                    python_us_per_env_step=statistics.median(
                        max(0.0, 1e6 / r - 1e6 / c) for r, c in zip(rates, ceilings)))
     return row
-
-
-def _ray_running() -> bool:
-    """Whether this process is connected to a Ray cluster (without importing Ray)."""
-    ray = sys.modules.get("ray")
-    return ray is not None and ray.is_initialized()
 
 
 def measure_async(task: str, num_envs: int, steps: int, repeats: int) -> float:
@@ -166,9 +148,7 @@ def record_controls(task: str, num_envs: int, steps: int, repeats: int):
     ``steps`` steps, (steps, n, nu). The same reset, warm-up and actions (sync backend, which
     every backend matches bit for bit), so the ceiling replays the very physics that was timed.
     """
-    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend="sync",
-                       vectorization_mode="vector_entry_point", copy=False, progress=False)
-    try:
+    with batch(task, num_envs, "sync") as env:
         view = env.unwrapped.backend.slices[0].view  # the slice's one Batch
         actions = random_actions(env, steps)
         env.reset(seed=0)
@@ -182,8 +162,6 @@ def record_controls(task: str, num_envs: int, steps: int, repeats: int):
                 recorded.append(view.ctrl.copy())
             passes.append((state, np.stack(recorded)))
         return list(view.models), passes, view.substeps
-    finally:
-        env.close()
 
 
 class Replay:
@@ -316,12 +294,8 @@ def measure_cameras(result: dict, tasks: Sequence[str], num_envs: int, steps: in
 
 
 def _batch_rate(task: str, backend: str, num_envs: int, steps: int, repeats: int) -> float:
-    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend=backend,
-                       vectorization_mode="vector_entry_point", copy=False, progress=False)
-    try:
+    with batch(task, num_envs, backend) as env:
         rate = time_steps(env, random_actions(env, steps), repeats)[0]
-    finally:
-        env.close()
     _progress(f"{task} N={num_envs} {backend}", rate)
     return rate
 

@@ -17,38 +17,35 @@ import sys
 import time
 from collections.abc import Sequence
 
-import gymnasium as gym
 import numpy as np
 
-from .benchmark_passes import random_actions, warmup_steps
+from .benchmark_passes import batch, random_actions, warmup_steps
 
 
 def split_python(task: str, num_envs: int, steps: int, repeats: int) -> dict:
     """One row: physics and Python us per step (after the physics, and warm) of ``task``."""
-    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend="thread",
-                       vectorization_mode="vector_entry_point", copy=False, progress=False)
-    view = env.unwrapped.backend.slices[0].view
-    physics_step, inside = view.step, [0.0]
+    with batch(task, num_envs, "thread") as env:
+        view = env.unwrapped.backend.slices[0].view
+        physics_step, inside = view.step, [0.0]
 
-    def timed(ids=None):
-        start = time.perf_counter()
-        try:
-            return physics_step(ids)
-        finally:
-            inside[0] += time.perf_counter() - start
+        def timed(ids=None):
+            start = time.perf_counter()
+            try:
+                return physics_step(ids)
+            finally:
+                inside[0] += time.perf_counter() - start
 
-    def left_out(ids=None):
-        view.forget()  # as a step would: the next reads see "a new state"
-        return np.zeros(view.n, bool)
+        def left_out(ids=None):
+            view.forget()  # as a step would: the next reads see "a new state"
+            return np.zeros(view.n, bool)
 
-    actions = random_actions(env, steps)
-    physics, after, warm = [], [], []
-    try:
+        actions = random_actions(env, steps)
+        physics, after, warm = [], [], []
         env.reset(seed=0)
         for action in actions[:warmup_steps(steps)]:
             env.step(action)
         for _ in range(repeats):
-            for hook in (timed, left_out):
+            for hook in (timed, left_out):  # the view's step, replaced for this batch alone
                 view.step, inside[0] = hook, 0.0
                 start = time.perf_counter()
                 for action in actions:
@@ -59,9 +56,6 @@ def split_python(task: str, num_envs: int, steps: int, repeats: int) -> dict:
                     after.append((total - inside[0]) / steps)
                 else:
                     warm.append(total / steps)
-    finally:
-        del view.step  # the class's own again
-        env.close()
     return {"task": task, "num_envs": num_envs, "backend": "thread",
             "physics_us_per_step": 1e6 * statistics.median(physics),
             "python_us_per_step": 1e6 * statistics.median(after),

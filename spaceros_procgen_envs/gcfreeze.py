@@ -56,20 +56,12 @@ def release() -> None:
 
 def settle() -> None:
     """At a reset of an open batch: if one closed since, collect, then freeze again."""
-    with _lock:
-        if _collect_pending():
-            gc.freeze()
-
-
-def _collect_pending() -> bool:
-    """Collect the garbage of a batch that closed while others live (under ``_lock``); True if
-    there was one."""
     global _refreeze
-    if not _refreeze:
-        return False
-    gc.collect()
-    _refreeze = False
-    return True
+    with _lock:
+        if _refreeze:
+            gc.collect()
+            _refreeze = False
+            gc.freeze()
 
 
 def holders() -> int:

@@ -19,9 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import gymnasium as gym
-
-from ..benchmark_passes import random_actions
+from ..benchmark_passes import batch, random_actions
 from ..registry import get_task
 from ..sim.robots.base import CONTROL_HZ
 from .recorder import RecordingVectorEnv
@@ -29,31 +27,25 @@ from .recorder import RecordingVectorEnv
 WARMUP_STEPS = 10
 
 
-def _make(task: str, backend: str, num_envs: int):
-    return gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend=backend,
-                        vectorization_mode="vector_entry_point", copy=False, progress=False)
-
-
 def _timed(task: str, backend: str, num_envs: int, steps: int, where: Path | None
            ) -> tuple[float, int, float]:
     """(env-steps/s, bytes on disk, close s) of one run; ``where``: record there, None: plain."""
-    env = _make(task, backend, num_envs)
-    if where is not None:
-        env = RecordingVectorEnv(env, where)
-    actions = random_actions(env, steps + WARMUP_STEPS)
-    try:
-        env.reset(seed=0)
-        for k in range(WARMUP_STEPS):
-            env.step(actions[k])
-        start = time.perf_counter()
-        for k in range(WARMUP_STEPS, WARMUP_STEPS + steps):
-            env.step(actions[k])
-        seconds = time.perf_counter() - start
-        if where is not None:
-            env.recorder.close()
-        close_s = time.perf_counter() - start - seconds
-    finally:
-        env.close()
+    with batch(task, num_envs, backend) as plain:
+        env = plain if where is None else RecordingVectorEnv(plain, where)
+        actions = random_actions(env, steps + WARMUP_STEPS)
+        try:
+            env.reset(seed=0)
+            for k in range(WARMUP_STEPS):
+                env.step(actions[k])
+            start = time.perf_counter()
+            for k in range(WARMUP_STEPS, WARMUP_STEPS + steps):
+                env.step(actions[k])
+            seconds = time.perf_counter() - start
+            if where is not None:
+                env.recorder.close()
+            close_s = time.perf_counter() - start - seconds
+        finally:
+            env.close()  # the recording's too, should a step fail
     size = 0 if where is None else sum(f.stat().st_size for f in where.rglob("*") if f.is_file())
     return steps * num_envs / seconds, size, close_s
 

@@ -26,9 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import gymnasium as gym
-
-from ..benchmark_passes import random_actions, time_steps
+from ..benchmark_passes import batch, random_actions, time_steps
 from . import bundle
 from .curves import CsvLog, LearningCurve, read_rows
 from .defaults import algo_kwargs
@@ -39,12 +37,8 @@ ROLLOUTS = 3  # PPO rollouts (and updates) per timed training run
 
 def batch_rate(task: str, num_envs: int, backend: str, steps: int, seed: int) -> float:
     """env-steps/s of the batch alone, random actions, one timed run after a warm-up."""
-    env = gym.make_vec(f"spaceros/{task}", num_envs=num_envs, backend=backend, seed=seed,
-                       vectorization_mode="vector_entry_point", copy=False, progress=False)
-    try:
+    with batch(task, num_envs, backend, seed=seed) as env:
         return time_steps(env, random_actions(env, steps), 1)[0]
-    finally:
-        env.close()
 
 
 def checkpoint_seconds(run: Path, policy_dir: Path) -> float:

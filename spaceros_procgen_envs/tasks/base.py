@@ -238,6 +238,11 @@ class Task:
         """(n,) bool: the episode is won."""
         return np.zeros(v.n, bool)
 
+    def success_once(self, v) -> np.ndarray:
+        """:meth:`success_batch` of the current state, computed once per state (``v.memo``):
+        the slice's flags and a ``success`` reward term share it."""
+        return v.memo("success", lambda: self.success_batch(v))
+
     def stages_batch(self, v) -> list[np.ndarray]:
         """Every :attr:`STAGES` test, (n,) bool each, in order (tasks with stages override)."""
         return []

@@ -308,8 +308,7 @@ class ManipulationTask(Task):
         return v.qvel[:, self._obj_qvel]
 
     def state_success(self, v, s):
-        """The step's success, computed once for the ``success`` term and the slice's flags."""
-        return v.memo("success", lambda: self.success_batch(v))
+        return self.success_once(v)
 
     def state_grasped(self, v, s):
         left, right = self._touch_idx

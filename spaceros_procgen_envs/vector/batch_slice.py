@@ -136,7 +136,7 @@ class BatchSlice:
         """Rewards, flags and observations of every env into ``out``; autoreset as NEXT_STEP."""
         stepping, diverged = self._stepping, self._diverged
         terms = self.task.reward_terms_batch(self.view, actions, self.prev_action)
-        success = self.view.memo("success", lambda: self.task.success_batch(self.view))
+        success = self.task.success_once(self.view)
         self.prev_action[:] = actions
         self.steps += 1
         info, count = out.info_flat, len(terms)
