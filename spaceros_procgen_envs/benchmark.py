@@ -420,7 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also time each step's Python directly (all of a step but "
                              "Batch.step; thread backend, every task and --num_envs), then the "
                              "same steps with the physics left out, on warm caches: what the "
-                             "Python pays for following the physics on the same cores")
+                             "Python pays for following the physics on the same cores; and what "
+                             "20 to 100 us of Python before a Batch.step add to it (waking "
+                             "MuJoCo's pool)")
     parser.add_argument("--train", action="store_true",
                         help="measure only training: train.py's PPO env-steps/s (updates "
                              "included) against the batch's own stepping rate, alternately, and "

@@ -251,6 +251,10 @@ def test_python_mode_times_a_steps_python_after_the_physics_and_on_warm_caches(t
         assert (f"| ingenuity | {row['num_envs']} | {row['physics_us_per_step']:.0f} | "
                 f"{row['python_us_per_step']:.0f} | {row['python_warm_us_per_step']:.0f} |"
                 in proc.stdout)
+        # what 20, 40, 60 and 100 us of Python before a Batch.step add to it (last cell)
+        idle = row["idle_cost_us"]
+        assert list(idle) == ["20", "40", "60", "100"] and all(np.isfinite(list(idle.values())))
+        assert " / ".join(f"{v:+.0f}" for v in idle.values()) + " |" in proc.stdout
 
 
 def test_record_mode_measures_a_recording_against_the_same_batch_without_one(tmp_path):
