@@ -1,6 +1,6 @@
 """``generate_assets.py``: fill the asset cache for a batch of envs and report what it did.
 
-The command-line face of :func:`~spaceros_procgen_envs.assets.pipeline.generate_assets` (here,
+The command-line face of :func:`~spaceros_procgen_envs.registry.generate_assets` (here,
 above the asset layer, so the pipeline imports no CLI).
 """
 
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .assets import cache
-from .assets.pipeline import Report, generate_assets
+from .assets.pipeline import Report
+from .registry import generate_assets
 from .assets.types import Asset
 from .cli import check_task_domain, make_parser, positive_int
 from .errors import ProcgenError

@@ -257,7 +257,7 @@ def run(tasks: Sequence[str], sizes: Sequence[int], backends: Sequence[str], ste
 
 def camera_frames_per_s(task: str, resolution: tuple[int, int], renders: int) -> float:
     """Camera frames (RGB + depth of one camera) one env renders per second, median of 3."""
-    from .assets.pipeline import generate_assets
+    from .registry import generate_assets
     from .world import SimEnv
 
     assets, _ = generate_assets(task, 1, 0, None, workers=1, progress=False)

@@ -26,7 +26,7 @@ def observation_keys(spec: TaskSpec) -> dict[str, tuple[int, ...]]:
 
 
 def _world(spec: TaskSpec):
-    from .assets.pipeline import generate_assets
+    from .registry import generate_assets
     from .world import SimEnv
 
     assets, _ = generate_assets(spec, 1, progress=False, workers=1)

@@ -26,7 +26,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from .assets.pipeline import generate_assets
+from .registry import generate_assets
 from .errors import ProcgenError, unknown_name
 from .registry import get_task, list_tasks
 from .sim.cameras import RenderThread

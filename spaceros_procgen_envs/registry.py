@@ -1,8 +1,8 @@
 """The task registry: the one map of what tasks exist and what each env of them needs.
 
 A task is one folder under ``tasks/`` whose ``__init__`` calls :func:`register_task`
-with a :class:`TaskSpec`. Everything else (CLI choices, ``list_envs.py``, asset
-generation, the Gymnasium ids) reads this registry.
+with a :class:`TaskSpec`. Everything else (CLI choices, ``list_envs.py``, the Gymnasium ids)
+reads this registry, and :func:`generate_assets` hands the asset layer each env's requests.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .assets.generators import AssetRequest
+from .assets.pipeline import Report, fetch_assets
+from .assets.types import Asset
 from .domains import DOMAINS, Domain, get_domain
 from .errors import TaskDomainError, unknown_name
 
@@ -160,3 +162,35 @@ def list_tasks(multi_agent: bool = False) -> list[str]:
     True
     """
     return [n for n, spec in all_tasks().items() if spec.multi_agent == multi_agent]
+
+
+def generate_assets(task: str | TaskSpec, num_envs: int, seed: int = 42,
+                    domain: str | None = None, workers: int | None = None,
+                    progress: bool | None = None) -> tuple[list[dict[str, Asset]], Report]:
+    """Every asset of ``num_envs`` envs of ``task``, from the cache or generated in parallel
+    (:func:`~.assets.pipeline.fetch_assets` of each env's ``asset_requests``).
+
+    Args:
+        task: task name (or its :class:`TaskSpec`).
+        num_envs: number of envs, >= 1; env ``i`` gets seed ``seed + i``.
+        seed: base seed.
+        domain: domain name, or ``None`` for the task's default.
+        workers: generator processes; ``None``: one per usable core; 1: in-process.
+        progress: progress bar on stderr; ``None``: only when stderr is a terminal.
+
+    Returns:
+        ``(envs, report)``: ``envs[i]`` maps asset name -> asset for env ``i``.
+
+    Raises:
+        CacheError: the cache directory cannot be written.
+        UnknownNameError, TaskDomainError: bad task or domain.
+
+    >>> envs, report = generate_assets("peg_in_hole", 2, workers=1)  # doctest: +SKIP
+    >>> report.assets
+    4
+    """
+    spec = get_task(task) if isinstance(task, str) else task
+    if int(num_envs) < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    plans = [spec.asset_requests(seed + i, domain) for i in range(int(num_envs))]
+    return fetch_assets(plans, workers, progress)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from spaceros_procgen_envs import list_tasks
-from spaceros_procgen_envs.assets.pipeline import generate_assets
+from spaceros_procgen_envs.registry import generate_assets
 from spaceros_procgen_envs.registry import get_task
 from spaceros_procgen_envs.sim.batchview import BatchView
 from spaceros_procgen_envs.world import build_worlds

@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from spaceros_procgen_envs.assets.pipeline import generate_assets
+from spaceros_procgen_envs.registry import generate_assets
 from spaceros_procgen_envs.assets.types import Heightmap
 from spaceros_procgen_envs.registry import get_task, list_tasks
 from spaceros_procgen_envs.sim import vecmath
@@ -138,7 +138,7 @@ def test_assets_are_made_while_a_threaded_batch_lives(tmp_path):
     code = (
         "import gymnasium as gym, numpy as np, spaceros_procgen_envs\n"
         "from spaceros_procgen_envs import forksafe\n"
-        "from spaceros_procgen_envs.assets.pipeline import generate_assets\n"
+        "from spaceros_procgen_envs.registry import generate_assets\n"
         "env = gym.make_vec('spaceros/ingenuity', num_envs=2, backend='thread',\n"
         "                   vectorization_mode='vector_entry_point', progress=False)\n"
         "env.reset(seed=0); env.step(np.zeros((2, 4), np.float32))\n"

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from spaceros_procgen_envs.assets.pipeline import generate_assets
+from spaceros_procgen_envs.registry import generate_assets
 from spaceros_procgen_envs.assets.terrain import generate_terrain, rough_terrain_cfg, terrain_cfg
 from spaceros_procgen_envs.registry import get_task
 from spaceros_procgen_envs.sim import vecmath

@@ -11,7 +11,7 @@ from mujoco.batch import Batch
 
 from spaceros_procgen_envs import list_tasks
 from spaceros_procgen_envs.assets import debris, meshutil, peg_hole
-from spaceros_procgen_envs.assets.pipeline import generate_assets
+from spaceros_procgen_envs.registry import generate_assets
 from spaceros_procgen_envs.world import build_worlds
 
 WORLDS = 16

@@ -15,7 +15,8 @@ import pytest
 
 from spaceros_procgen_envs.assets import cache, pipeline, pool
 from spaceros_procgen_envs.assets.generators import AssetRequest
-from spaceros_procgen_envs.assets.pipeline import Report, generate_assets, plan_chunks
+from spaceros_procgen_envs.assets.pipeline import Report, plan_chunks
+from spaceros_procgen_envs.registry import generate_assets
 from spaceros_procgen_envs.assets.preview import LABEL_PX, contact_sheet
 from spaceros_procgen_envs.errors import CacheError, UnknownNameError
 from spaceros_procgen_envs.registry import get_task

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from spaceros_procgen_envs.assets import cache
-from spaceros_procgen_envs.assets.pipeline import generate_assets
+from spaceros_procgen_envs.registry import generate_assets
 
 REPO = Path(__file__).resolve().parents[1]
 JSON_KEYS = {"task", "domain", "num_envs", "seed", "workers", "assets", "generated", "reused",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spaceros_procgen_envs.assets.pipeline import generate_assets
+from spaceros_procgen_envs.registry import generate_assets
 from spaceros_procgen_envs.world import build_worlds
 from spaceros_procgen_envs.team_slice import TeamSlice
 

@@ -62,7 +62,7 @@ def forbid_building(monkeypatch) -> None:
 
     monkeypatch.setattr(world.WorldDraft, "__init__", must_not)
     monkeypatch.setattr(cache, "read_entry", must_not)
-    monkeypatch.setattr(pipeline, "generate_assets", must_not)
+    monkeypatch.setattr(pipeline, "fetch_assets", must_not)
     monkeypatch.setattr("spaceros_procgen_envs.vector.batch.generate_assets", must_not)
 
 

@@ -1,7 +1,9 @@
 """Make every procedural asset a batch of envs needs: from the cache, or generated in parallel.
 
-Env ``i`` of a batch uses ``spec.asset_requests(seed + i, domain)``. The parent looks
-every request up in the cache first; when everything is warm no process is started.
+A batch's plans (for env ``i``, its task's ``asset_requests(seed + i, domain)``: see
+:func:`~spaceros_procgen_envs.registry.generate_assets`, which knows the tasks; this layer does
+not) name every request. The parent looks every request up in the cache first; when
+everything is warm no process is started.
 Misses are generated on all cores by a process pool (:mod:`.pool`, ``fork`` on Linux; its
 workers never outlive the parent):
 each worker generates *and stores* its assets and sends their arrays home. Every asset
@@ -12,7 +14,7 @@ the workers finish together.
 
 Example::
 
-    envs, report = generate_assets("perseverance", num_envs=4, seed=42)
+    envs, report = fetch_assets(plans)  # plans[i]: env i's {name: AssetRequest}
     envs[0]["terrain"].heights_m.shape, report.generated, report.reused
 """
 
@@ -31,7 +33,6 @@ from tqdm import tqdm
 
 from .. import forksafe
 from ..errors import ProcgenError
-from ..registry import TaskSpec, get_task
 from . import cache
 from .generators import AssetRequest, get_generator
 from .pool import guarded, make_pool
@@ -72,16 +73,13 @@ class Report:
         return self.generated + self.reused
 
 
-def generate_assets(task: str | TaskSpec, num_envs: int, seed: int = 42,
-                    domain: str | None = None, workers: int | None = None,
-                    progress: bool | None = None) -> tuple[list[dict[str, Asset]], Report]:
-    """Every asset of ``num_envs`` envs of ``task``, from the cache or generated in parallel.
+def fetch_assets(plans: Sequence[dict[str, AssetRequest]], workers: int | None = None,
+                 progress: bool | None = None) -> tuple[list[dict[str, Asset]], Report]:
+    """Every asset of ``plans`` (one ``{name: request}`` per env), from the cache or generated
+    in parallel; a request several envs share is made once.
 
     Args:
-        task: task name (or its :class:`TaskSpec`).
-        num_envs: number of envs, >= 1; env ``i`` gets seed ``seed + i``.
-        seed: base seed.
-        domain: domain name, or ``None`` for the task's default.
+        plans: the requests of each env, in batch order.
         workers: generator processes; ``None``: one per usable core; 1: in-process.
         progress: progress bar on stderr; ``None``: only when stderr is a terminal.
 
@@ -90,17 +88,8 @@ def generate_assets(task: str | TaskSpec, num_envs: int, seed: int = 42,
 
     Raises:
         CacheError: the cache directory cannot be written.
-        UnknownNameError, TaskDomainError: bad task or domain.
-
-    >>> envs, report = generate_assets("peg_in_hole", 2, workers=1)  # doctest: +SKIP
-    >>> report.assets
-    4
     """
     start = time.perf_counter()
-    spec = get_task(task) if isinstance(task, str) else task
-    if int(num_envs) < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-    plans = [spec.asset_requests(seed + i, domain) for i in range(int(num_envs))]
     unique = {req.key: req for plan in plans for req in plan.values()}
     directory = cache.ensure_cache_dir()
     assets = {key: cache.load(req) for key, req in unique.items()}

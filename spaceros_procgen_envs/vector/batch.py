@@ -13,7 +13,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..assets.pipeline import generate_assets
+from ..registry import generate_assets
 from ..assets.types import Asset
 from ..sim.cameras import DEFAULT_RESOLUTION
 from ..registry import get_task
