@@ -42,7 +42,12 @@ class BatchState(dict):
         self.task, self.v = task, (None if v is None else weakref.proxy(v))
 
     def __missing__(self, key: str) -> np.ndarray:
-        value = self[key] = _state_function(type(self.task), key)(self.task, self.v, self)
+        task = self.task
+        try:  # ``cls.state_<key>``, a plain function of ``(task, v, s)``, looked up once per class
+            function = _STATE_FUNCTIONS[type(task), key]
+        except KeyError:
+            function = _state_function(type(task), key)
+        value = self[key] = function(task, self.v, self)
         return value
 
 
@@ -50,13 +55,11 @@ _STATE_FUNCTIONS: dict[tuple[type, str], Callable] = {}
 
 
 def _state_function(cls: type, key: str) -> Callable:
-    """``cls.state_<key>`` (a plain function of ``(task, v, s)``), looked up once per class."""
-    found = _STATE_FUNCTIONS.get((cls, key))
+    """Find ``cls.state_<key>`` and remember it in ``_STATE_FUNCTIONS``."""
+    found = getattr(cls, f"state_{key}", None)
     if found is None:
-        found = getattr(cls, f"state_{key}", None)
-        if found is None:
-            raise KeyError(f"batch state {key!r}: {cls.__name__} has no state_{key}")
-        _STATE_FUNCTIONS[cls, key] = found
+        raise KeyError(f"batch state {key!r}: {cls.__name__} has no state_{key}")
+    _STATE_FUNCTIONS[cls, key] = found
     return found
 
 
@@ -82,9 +85,9 @@ def stage_calls(stages: dict[str, Callable]) -> list[tuple[Callable, tuple[str, 
 
 def stage_flags(calls, s: BatchState) -> list[np.ndarray]:
     """Each stage test of :func:`stage_calls`, (n,) bool, in order."""
-    return [np.asarray(fn(*[s[key] for key in keys]), bool) for fn, keys in calls]
+    return [np.asarray(fn(*map(s.__getitem__, keys)), bool) for fn, keys in calls]
 
 
 def weighted_terms(calls, s: BatchState) -> list[np.ndarray]:
     """Each ``weight * fn(*state keys)`` of :func:`term_calls`, (n,) float64, in order."""
-    return [weight * fn(*[s[key] for key in keys]) for weight, fn, keys in calls]
+    return [weight * fn(*map(s.__getitem__, keys)) for weight, fn, keys in calls]
