@@ -175,15 +175,14 @@ def generate_assets(task: str | TaskSpec, num_envs: int, seed: int = 42,
         num_envs: number of envs, >= 1; env ``i`` gets seed ``seed + i``.
         seed: base seed.
         domain: domain name, or ``None`` for the task's default.
-        workers: generator processes; ``None``: one per usable core; 1: in-process.
-        progress: progress bar on stderr; ``None``: only when stderr is a terminal.
+        workers, progress: as :func:`~.assets.pipeline.fetch_assets` takes them.
 
     Returns:
-        ``(envs, report)``: ``envs[i]`` maps asset name -> asset for env ``i``.
+        ``(envs, report)`` of :func:`~.assets.pipeline.fetch_assets`.
 
     Raises:
-        CacheError: the cache directory cannot be written.
-        UnknownNameError, TaskDomainError: bad task or domain.
+        UnknownNameError, TaskDomainError: bad task or domain (and what ``fetch_assets``
+        raises).
 
     >>> envs, report = generate_assets("peg_in_hole", 2, workers=1)  # doctest: +SKIP
     >>> report.assets
