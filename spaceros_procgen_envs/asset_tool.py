@@ -14,11 +14,10 @@ from pathlib import Path
 
 from .assets import cache
 from .assets.pipeline import Report
-from .registry import generate_assets
 from .assets.types import Asset
 from .cli import check_task_domain, make_parser, positive_int
 from .errors import ProcgenError
-from .registry import get_task
+from .registry import generate_assets, get_task
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -58,8 +58,7 @@ def split_python(task: str, num_envs: int, steps: int, repeats: int) -> dict:
                     after.append((total - inside[0]) / steps)
                 else:
                     warm.append(total / steps)
-        view.step = physics_step
-        idle = idle_cost(view, IDLE_GAPS_US, steps)
+        idle = idle_cost(view, IDLE_GAPS_US, steps)  # steps the Batch itself, not view.step
     return {"task": task, "num_envs": num_envs, "backend": "thread",
             "physics_us_per_step": 1e6 * statistics.median(physics),
             "python_us_per_step": 1e6 * statistics.median(after),
@@ -84,13 +83,13 @@ def idle_cost(view, gaps_us: Sequence[float], rounds: int) -> dict[str, float]:
     gaps = [0.0, *(g * 1e-6 for g in gaps_us)]
     times: list[list[float]] = [[] for _ in gaps]
     for k in range(rounds * len(gaps)):
-        gap = gaps[k % len(gaps)]
+        gap, taken = gaps[k % len(gaps)], times[k % len(gaps)]
         start = clock()
         while clock() - start < gap:  # Python running, as between two steps of a batch
             pass
         start = clock()
         batch_step(nstep=view.substeps)
-        times[k % len(gaps)].append(clock() - start)
+        taken.append(clock() - start)
     view.forget()
     base = statistics.median(times[0])
     return {f"{g:g}": 1e6 * (statistics.median(t) - base) for g, t in zip(gaps_us, times[1:])}

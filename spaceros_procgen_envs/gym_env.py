@@ -7,8 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from .registry import generate_assets
-from .registry import get_task
+from .registry import generate_assets, get_task
 from .sim.cameras import DEFAULT_RESOLUTION
 from .world import SimEnv, check_action
 from .vector.batch import allocate

@@ -26,9 +26,8 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from .registry import generate_assets
 from .errors import ProcgenError, unknown_name
-from .registry import get_task, list_tasks
+from .registry import generate_assets, get_task, list_tasks
 from .sim.cameras import RenderThread
 from .world import build_worlds, check_action
 from .sim.robots.base import CONTROL_HZ

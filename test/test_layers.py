@@ -43,9 +43,7 @@ def _imports(name: str, path: Path, module_level: bool) -> set[str]:
     """The package's modules that ``name`` imports (at import time only, or anywhere)."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     tree = ast.parse(path.read_text())
-    nodes = ast.walk(tree) if not module_level else (
-        n for top in tree.body for n in ([top] if not isinstance(top, ast.If)
-                                         else [*top.body, *top.orelse]))
+    nodes = _top_level(tree) if module_level else ast.walk(tree)
     found = set()
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -60,6 +58,12 @@ def _imports(name: str, path: Path, module_level: bool) -> set[str]:
                 full = f"{target}.{alias.name}"
                 found.add(full if full in MODULES else target)
     return {m for m in found if m in MODULES and m != name}
+
+
+def _top_level(tree: ast.Module) -> list[ast.stmt]:
+    """The module's own statements and those of its top-level ifs: what importing it runs."""
+    return [node for top in tree.body
+            for node in ([*top.body, *top.orelse] if isinstance(top, ast.If) else [top])]
 
 
 def _layer(module: str) -> str:

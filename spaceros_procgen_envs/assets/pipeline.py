@@ -1,9 +1,8 @@
 """Make every procedural asset a batch of envs needs: from the cache, or generated in parallel.
 
-A batch's plans (for env ``i``, its task's ``asset_requests(seed + i, domain)``: see
-:func:`~spaceros_procgen_envs.registry.generate_assets`, which knows the tasks; this layer does
-not) name every request. The parent looks every request up in the cache first; when
-everything is warm no process is started.
+:func:`fetch_assets` takes every env's requests (a task's own come from
+:func:`~spaceros_procgen_envs.registry.generate_assets`: this layer knows no task). The parent
+looks every request up in the cache first; when everything is warm no process is started.
 Misses are generated on all cores by a process pool (:mod:`.pool`, ``fork`` on Linux; its
 workers never outlive the parent):
 each worker generates *and stores* its assets and sends their arrays home. Every asset

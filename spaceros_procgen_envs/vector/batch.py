@@ -13,10 +13,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ..registry import generate_assets
 from ..assets.types import Asset
 from ..sim.cameras import DEFAULT_RESOLUTION
-from ..registry import get_task
+from ..registry import generate_assets, get_task
 from ..sim.world_cache import WorldStore
 from ..world import SimEnv, build_cached
 
