@@ -330,10 +330,80 @@ def test_ray_matches_sync_to_the_bit(task, reference, ray_cluster):
     env = make_vec(task, "ray")
     try:
         assert len(env.unwrapped.backend.actors) == WORKERS
+        assert all(env.unwrapped.backend.channels), "a step went over Ray calls"
         assert_same(rollout(env), expected)
         assert_same_robots(env, sync)
     finally:
         env.close()
+
+
+def test_ray_steps_over_ray_calls_where_no_connection_can_be_made(reference, ray_cluster,
+                                                                  monkeypatch, caplog):
+    """An actor the driver cannot connect to (a firewall between nodes) is stepped over Ray's
+    own calls, with a warning, and gives the same numbers."""
+    from spaceros_procgen_envs.vector import ray_backend
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(ray_backend, "ChannelClient", refused)
+    _, expected = reference("ingenuity")
+    env = make_vec("ingenuity", "ray")
+    try:
+        assert env.unwrapped.backend.channels == [None] * WORKERS
+        assert "stepping it over Ray calls" in caplog.text
+        assert_same(rollout(env), expected)
+    finally:
+        env.close()
+
+
+def test_step_channel_ships_a_failed_step_home_and_sees_its_end():
+    """The step connection itself (real sockets, no Ray): results arrive in the driver's
+    arrays, a step that raises comes home with its traceback, a closed end reads as closed."""
+    from spaceros_procgen_envs.vector.step_channel import (ChannelClient, ChannelClosed,
+                                                             ChannelServer, StepFailed)
+
+    actions, results = np.zeros((2, 3), np.float32), (np.zeros((2, 4), np.float32), np.zeros(2))
+
+    def step(acts):
+        if acts[0, 0] < 0:
+            raise FloatingPointError("the sky fell")
+        results[0][...] = acts.sum()
+        results[1][...] = acts[:, 0] * 2
+
+    server = ChannelServer(step, actions, results, "127.0.0.1")
+    mine = (np.zeros((2, 4), np.float32), np.zeros(2))
+    client = ChannelClient(server.address, mine)
+    client.send_step(np.arange(6, dtype=np.float32).reshape(2, 3))
+    client.wait(lambda: None, 1.0)
+    np.testing.assert_array_equal(mine[0], np.full((2, 4), 15.0))
+    np.testing.assert_array_equal(mine[1], [0.0, 6.0])
+    client.send_step(-np.ones((2, 3), np.float32))
+    with pytest.raises(StepFailed, match="FloatingPointError: the sky fell") as caught:
+        client.wait(lambda: None, 1.0)
+    assert "in step" in caught.value.remote_traceback
+    client.close()
+    server._thread.join(5.0)
+    assert not server._thread.is_alive(), "the actor's step thread outlived its connection"
+
+    lonely = ChannelServer(step, actions, results, "127.0.0.1")
+    client = ChannelClient(lonely.address, mine)
+    client._sock.shutdown(socket.SHUT_WR)  # as if the actor's end had closed: the thread ends
+    lonely._thread.join(5.0)
+    with pytest.raises(ChannelClosed):
+        client.wait(lambda: None, 1.0)
+    checks = []
+    waiting = ChannelServer(step, actions, results, "127.0.0.1")
+    client = ChannelClient(waiting.address, mine)
+
+    def check():  # what the backend's ping does when Ray says the actor is dead
+        checks.append(1)
+        raise ChannelClosed("actor dead")
+
+    with pytest.raises(ChannelClosed, match="actor dead"):
+        client.wait(check, 0.05)  # no step was sent: no reply comes
+    assert checks == [1]
+    client.close()
 
 
 def dies(ray, actor, timeout_s: float = 30.0) -> bool:
@@ -358,8 +428,10 @@ def test_killed_ray_actor_is_restarted_and_the_others_go_on(reference, ray_clust
     env.reset(seed=0)
     for action in actions[:2]:
         env.step(action)
+    pid = ray_cluster.get(backend.actors[1].ping.remote())
     ray_cluster.kill(backend.actors[1])
     assert dies(ray_cluster, backend.actors[1])
+    assert wait_gone([pid], 10.0), "ray.kill left the actor's process running"
     obs, reward, term, trunc, info = env.step(actions[2])
     assert info["worker_restarted"].tolist() == [i >= start for i in range(NUM_ENVS)]
     assert backend.restarts == [0, 1]

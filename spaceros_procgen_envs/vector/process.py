@@ -63,14 +63,9 @@ from ..assets import cache
 from ..sim.cameras import gl_started
 from .batch import Buffers, EnvFactory, Layout, obs_views, split
 from .batch_slice import make_slice
-from .protocol import Backend, RemoteTraceback, WorkerError, join_states
+from .protocol import SPIN_S, Backend, RemoteTraceback, WorkerError, join_states
 
 CLOSE_TIMEOUT_S = 2.0  # SPEC 9: Ctrl-C / SIGTERM shuts down within 2 s
-# After each reply a worker polls its pipe this long, yielding its core to any other runnable
-# process between polls, before it blocks: a worker that slept between two steps wakes 50 to
-# 100 us late and runs its next step 30 to 40 % slower on cold caches (32 ingenuity envs, one
-# worker, 2 cores). 2 ms covers the parent's own share of a step and a small policy's action.
-SPIN_S = 0.002
 ALIGN = 64  # bytes: each array of the shared block starts on its own cache line
 
 
