@@ -373,7 +373,11 @@ def test_step_channel_ships_a_failed_step_home_and_sees_its_end():
 
     server = ChannelServer(step, actions, results, "127.0.0.1")
     mine = (np.zeros((2, 4), np.float32), np.zeros(2))
-    client = ChannelClient(server.address, mine)
+    stranger = socket.create_connection(server.address)  # without the token: dropped
+    stranger.sendall(b"S" * len(server.token))
+    assert stranger.recv(1) == b"", "a connection without the token was served"
+    stranger.close()
+    client = ChannelClient(server.address, server.token, mine)
     client.send_step(np.arange(6, dtype=np.float32).reshape(2, 3))
     client.wait(lambda: None, 1.0)
     np.testing.assert_array_equal(mine[0], np.full((2, 4), 15.0))
@@ -387,14 +391,14 @@ def test_step_channel_ships_a_failed_step_home_and_sees_its_end():
     assert not server._thread.is_alive(), "the actor's step thread outlived its connection"
 
     lonely = ChannelServer(step, actions, results, "127.0.0.1")
-    client = ChannelClient(lonely.address, mine)
+    client = ChannelClient(lonely.address, lonely.token, mine)
     client._sock.shutdown(socket.SHUT_WR)  # as if the actor's end had closed: the thread ends
     lonely._thread.join(5.0)
     with pytest.raises(ChannelClosed):
         client.wait(lambda: None, 1.0)
     checks = []
     waiting = ChannelServer(step, actions, results, "127.0.0.1")
-    client = ChannelClient(waiting.address, mine)
+    client = ChannelClient(waiting.address, waiting.token, mine)
 
     def check():  # what the backend's ping does when Ray says the actor is dead
         checks.append(1)

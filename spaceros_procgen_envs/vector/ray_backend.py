@@ -166,14 +166,15 @@ class SliceActor:
         channel's thread, so this answers during a step too)."""
         return os.getpid()
 
-    def open_channel(self) -> tuple[str, int]:
-        """Listen for the driver's step connection on this node's address; that address."""
+    def open_channel(self) -> tuple[tuple[str, int], bytes]:
+        """Listen for the driver's step connection on this node's address; that address and
+        the token the connection must open with."""
         import ray
 
         actions = np.zeros((self.slice.n, self.layout.action_dim), np.float32)
         server = ChannelServer(lambda acts: self.slice.step(acts, self.out), actions,
                                self.out.arrays(), ray.util.get_node_ip_address())
-        return server.address
+        return server.address, server.token
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
         self.slice.step(actions, self.out)
@@ -248,10 +249,11 @@ class RayBackend(Backend):
     def _connect(self, index: int) -> ChannelClient | None:
         """A step channel to actor ``index``, or None (then it is stepped over Ray calls)."""
         start, stop = self.ranges[index]
-        address = self._gather([self.actors[index].open_channel.remote()], "start-up",
-                               restart=False)[0]
+        address, token = self._gather([self.actors[index].open_channel.remote()], "start-up",
+                                      restart=False)[0]
         try:
-            return ChannelClient(address, self.out.view(start, stop).arrays(), CONNECT_TIMEOUT_S)
+            return ChannelClient(address, token, self.out.view(start, stop).arrays(),
+                                 CONNECT_TIMEOUT_S)
         except OSError as exc:
             log.warning("ray actor %d: no step connection to %s:%d (%s); stepping it over Ray "
                         "calls, which is slower", index, *address, exc)

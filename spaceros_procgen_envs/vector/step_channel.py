@@ -6,7 +6,10 @@ A Ray actor call costs 0.7 to 1.7 ms each way on this 2-core machine while the a
 the rare calls (reset, robot states, pictures), and this channel for the step: the actor listens
 on its node's address, the driver connects, and a step is one message each way.
 
-Messages have fixed sizes, known to both ends from the slice's :class:`~.batch.Layout`:
+The driver opens the connection with the actor's random :data:`TOKEN_BYTES`-byte token, which
+it learnt over Ray's own authenticated call; the actor drops a connection that does not, so
+nothing else on the network can step the slice. Messages have fixed sizes, known to both ends
+from the slice's :class:`~.batch.Layout`:
 
 * driver -> actor: :data:`STEP` and the slice's (n, action_dim) float32 actions, or
   :data:`CLOSE`;
@@ -22,7 +25,9 @@ a time. After each reply it polls for :data:`~.protocol.SPIN_S` before it blocks
 
 from __future__ import annotations
 
+import hmac
 import pickle
+import secrets
 import select
 import socket
 import struct
@@ -38,6 +43,7 @@ from .protocol import SPIN_S
 STEP, CLOSE = b"S", b"Q"
 OK, FAILED = b"\x00", b"\x01"
 ACCEPT_TIMEOUT_S = 60.0  # the driver connects right after it asked for the address
+TOKEN_BYTES = 16
 _LENGTH = struct.Struct("!I")
 
 
@@ -82,19 +88,36 @@ class ChannelServer:
                  arrays: tuple[np.ndarray, ...], host: str):
         self._step, self._actions, self._arrays = step, actions, arrays
         self._listener = socket.create_server((host, 0))
-        self._listener.settimeout(ACCEPT_TIMEOUT_S)
+        self.token = secrets.token_bytes(TOKEN_BYTES)
         self.address: tuple[str, int] = (host, self._listener.getsockname()[1])
         self._thread = threading.Thread(target=self._serve, daemon=True,
                                         name="spaceros-step-channel")
         self._thread.start()
 
+    def _accept(self) -> socket.socket | None:
+        """The driver's connection (the first to show the token), or None after
+        :data:`ACCEPT_TIMEOUT_S`."""
+        deadline = time.monotonic() + ACCEPT_TIMEOUT_S
+        with self._listener:
+            while (left := deadline - time.monotonic()) > 0:
+                self._listener.settimeout(left)
+                try:
+                    sock, _ = self._listener.accept()
+                    sock.settimeout(max(0.1, deadline - time.monotonic()))
+                    token = memoryview(bytearray(TOKEN_BYTES))
+                    _receive_exactly(sock, token)
+                except OSError:  # the deadline, or a caller that went away
+                    continue
+                if hmac.compare_digest(token.tobytes(), self.token):
+                    sock.settimeout(None)
+                    return sock
+                sock.close()
+        return None
+
     def _serve(self) -> None:
-        try:
-            sock, _ = self._listener.accept()
-        except OSError:
+        sock = self._accept()
+        if sock is None:
             return  # nobody connected: the driver went away before it could
-        finally:
-            self._listener.close()
         _tune(sock)
         command = memoryview(bytearray(1))
         actions = memoryview(self._actions).cast("B")
@@ -133,14 +156,16 @@ class ChannelClient:
 
     Args:
         address: what the actor's :class:`ChannelServer` listens on.
+        token: its :attr:`ChannelServer.token`.
         arrays: where each step's results go (the driver's rows of the batch buffers, in the
             order the server sends them).
         timeout_s: connecting may take this long.
     """
 
-    def __init__(self, address: tuple[str, int], arrays: tuple[np.ndarray, ...],
+    def __init__(self, address: tuple[str, int], token: bytes, arrays: tuple[np.ndarray, ...],
                  timeout_s: float = 5.0):
         self._sock = socket.create_connection(tuple(address), timeout=timeout_s)
+        self._sock.sendall(token)
         self._sock.settimeout(None)
         _tune(self._sock)
         self._targets = [memoryview(array).cast("B") for array in arrays if array.size]
