@@ -469,6 +469,30 @@ def test_ray_not_installed_says_how_to_install_it(monkeypatch):
     assert "\n" not in message and 'pip install "spaceros_procgen_envs[ray]"' in message
 
 
+def test_a_script_without_a_main_guard_makes_a_ray_batch_on_a_cold_cache(tmp_path):
+    """What a user's first script does: a local Ray and assets never generated before. The
+    asset pool forks before Ray starts, so the script is not re-run in the pool's workers
+    (a fork server would, and one without ``if __name__ == "__main__":`` then fails)."""
+    pytest.importorskip("ray", reason="ray extra not installed")
+    script = tmp_path / "first_ray_batch.py"
+    script.write_text(textwrap.dedent("""
+        import gymnasium as gym, numpy as np, spaceros_procgen_envs
+        env = gym.make_vec("spaceros/ingenuity", num_envs=4, backend="ray",
+                           vectorization_mode="vector_entry_point", progress=False)
+        obs, _ = env.reset(seed=0)
+        obs, *_ = env.step(np.zeros(env.action_space.shape, np.float32))
+        print("stepped", len(obs["altitude"]))
+        env.close()
+    """))
+    cache_dir = tmp_path / "cache"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=240, cwd=tmp_path,
+                          env={**os.environ, "SPACEROS_PROCGEN_CACHE_DIR": str(cache_dir),
+                               "RAY_ADDRESS": ""})
+    assert done.returncode == 0 and "stepped 4" in done.stdout, done.stderr[-3000:]
+    assert any(cache_dir.glob("rock-*")), "the assets were not generated into the fresh cache"
+
+
 def test_ray_address_that_does_not_answer_is_one_line_fast():
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -193,7 +193,10 @@ def _decode_batch(future: Future) -> dict[str, Asset]:
         results = future.result()
     except BrokenProcessPool as exc:
         raise ProcgenError(f"an asset generator process died ({exc}); run with --workers 1 "
-                           "to see the error in-process") from None
+                           "to see the error in-process (a script that starts threads or Ray "
+                           "before it makes the envs needs its code under `if __name__ == "
+                           "\"__main__\":`, since the workers then start from a fork server "
+                           "that re-runs it)") from None
     return {key: asset_from_arrays(arrays) for key, arrays in results}
 
 

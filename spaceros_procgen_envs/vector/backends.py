@@ -94,10 +94,12 @@ def make_backend(name: str, factory: EnvFactory, num_envs: int, workers: int | N
         raise ValueError(f"{', '.join(unused)} do(es) not apply to backend={name!r}; "
                          f"it takes {sorted(takes) or 'no options'}")
     options = {key: value for key, value in options.items() if value is not None}
-    if name == "ray":  # fail fast (Ray missing, cluster not answering) before any asset work
-        from .ray_backend import connect
+    if name == "ray":  # fail fast (Ray missing, cluster not answering) before any asset work,
+        # but start Ray after it: Ray's threads would make the asset pool a fork server, which
+        # re-runs the user's script in each worker (a script without a main guard then fails)
+        from .ray_backend import check_reachable
 
-        connect(options.get("ray_address"))
+        check_reachable(options.get("ray_address"))
     # Assets of the worlds not cached yet first, on all cores with a progress bar: remote
     # workers then only load the caches (a warm start loads no asset at all).
     assets = factory.prepare(num_envs, progress)

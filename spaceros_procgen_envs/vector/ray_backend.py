@@ -59,6 +59,18 @@ def import_ray():
     return ray
 
 
+def check_reachable(address: str | None = None) -> None:
+    """Fail fast, before any asset work, where :func:`connect` would: Ray missing, or nothing
+    listening at the cluster address (which :func:`connect` would join). Starts nothing, so the
+    asset pool that runs next still forks from a process without Ray's threads."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    if address != "local":
+        _probe(address)
+
+
 def connect(address: str | None = None):
     """Make sure Ray is initialised and return the ``ray`` module.
 
