@@ -51,7 +51,8 @@ import gymnasium as gym
 import numpy as np
 from mujoco.batch import Batch
 
-from .benchmark_passes import batch, random_actions, time_steps, timed_passes, warmup_steps
+from .benchmark_passes import (backend_options, batch, random_actions, time_steps, timed_passes,
+                               warmup_steps)
 from .benchmark_plot import plot
 from .benchmark_targets import targets_markdown, verdicts
 from .cli import BACKENDS, make_parser, positive_int, task_name
@@ -81,7 +82,7 @@ def rss():  # MB resident in this process and every process it started
     return total / 2**20
 def make(n):
     return gym.make_vec('spaceros/{task}', num_envs=n, vectorization_mode='vector_entry_point',
-                        backend='{backend}', progress=False)
+                        backend='{backend}', progress=False, **{options!r})
 make(1).close()  # imports, caches and lazy init done
 before = rss()
 env = make({n})
@@ -100,7 +101,8 @@ def limit_steps(task: str) -> int:
 
 def rss_mb_per_env(task: str, num_envs: int, backend: str) -> float:
     """MB of resident memory one env adds (workers and actors included), in a fresh interpreter."""
-    code = _RSS_PROBE.format(task=task, n=num_envs, backend=backend)
+    code = _RSS_PROBE.format(task=task, n=num_envs, backend=backend,
+                             options=backend_options(backend))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 

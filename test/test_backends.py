@@ -337,6 +337,31 @@ def test_ray_matches_sync_to_the_bit(task, reference, ray_cluster):
         env.close()
 
 
+def test_ray_by_default_runs_one_actor_per_node_on_all_its_cpus(reference, ray_cluster):
+    """SPEC 5: an actor per node's cores. The module's Ray is one node of 2 CPUs: one actor,
+    all the envs, stepped on 2 MuJoCo threads, and the same numbers as sync."""
+    sync, expected = reference("sample_collection")
+    env = gym.make_vec("spaceros/sample_collection", num_envs=NUM_ENVS, backend="ray",
+                       vectorization_mode="vector_entry_point", max_episode_steps=LIMIT,
+                       progress=False)
+    try:
+        backend = env.unwrapped.backend
+        assert len(backend.actors) == 1 and backend.ranges == [(0, NUM_ENVS)]
+        assert ray_cluster.get(backend.actors[0].threads.remote()) == 2
+        assert_same(rollout(env), expected)
+        assert_same_robots(env, sync)
+    finally:
+        env.close()
+
+
+def test_ray_slices_follow_the_nodes_cpus():
+    from spaceros_procgen_envs.vector.ray_backend import split_by
+
+    assert split_by(10, [8, 2]) == [(0, 8), (8, 10)]
+    assert split_by(3, [16, 2, 2]) == [(0, 1), (1, 2), (2, 3)]  # every actor gets an env
+    assert split_by(6, [2, 2]) == [(0, 3), (3, 6)]
+
+
 def test_ray_steps_over_ray_calls_where_no_connection_can_be_made(reference, ray_cluster,
                                                                   monkeypatch, caplog):
     """An actor the driver cannot connect to (a firewall between nodes) is stepped over Ray's

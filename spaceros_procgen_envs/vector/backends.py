@@ -75,8 +75,8 @@ def make_backend(name: str, factory: EnvFactory, num_envs: int, workers: int | N
         name: one of :data:`BACKENDS`; unknown names list the real ones.
         factory: how to build any slice of the batch.
         num_envs: batch size.
-        workers: threads / processes / actors (default: the usable cores, or for Ray the
-            cluster's CPUs divided by ``ray_num_cpus``); ignored by ``sync``.
+        workers: threads / processes / actors (default: the usable cores, or for Ray one
+            actor per node, on all of its CPUs); ignored by ``sync``.
         progress: asset-generation progress bar (None: only on a terminal).
         options: ``start_method`` for ``process``; ``ray_address``, ``ray_num_cpus`` for ``ray``.
 

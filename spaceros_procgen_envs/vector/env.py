@@ -41,7 +41,7 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
             ``process`` (one slice per worker process, shared memory) or ``ray`` (one slice
             per Ray actor); all give the same numbers for the same seed and actions.
         workers: slices, i.e. threads / processes / actors (default: the usable cores; for
-            ``ray`` the cluster's CPUs // ``ray_num_cpus``); ignored by ``sync``.
+            ``ray`` one actor per node, on all of its CPUs); ignored by ``sync``.
         copy: return copies of the observation buffers (False: views overwritten next step).
         camera_resolution: (width, height) of the camera images of a ``_visual`` task.
         render_mode: None, or ``"rgb_array"``: :meth:`render` returns one picture per env
@@ -53,7 +53,8 @@ class SpaceRosVectorEnv(gym.vector.VectorEnv):
             while this process runs a single thread, else ``forkserver``).
         ray_address: ``ray`` only: a cluster to join (``"auto"``, ``"host:port"``); None starts
             a local Ray unless one is initialised already.
-        ray_num_cpus: ``ray`` only: CPUs reserved for each actor (default 1).
+        ray_num_cpus: ``ray`` only: CPUs reserved for each actor, and its MuJoCo threads
+            (default: 1 when ``workers`` is given, else all of its node's).
         autoreset_mode: ``gymnasium.vector.AutoresetMode`` or its value, as Gymnasium's
             ``SyncVectorEnv``: ``next_step`` (default: the step after an episode ends returns the
             first observation, reward 0), ``same_step`` (the ending step returns the next

@@ -157,6 +157,26 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
+def node_placements(ray) -> list[tuple[str | None, float]]:
+    """``(node id, CPUs)`` of every live node with a CPU, most CPUs first: one actor each."""
+    nodes = [(node["NodeID"], float(node.get("Resources", {}).get("CPU", 0)))
+             for node in ray.nodes() if node.get("Alive")]
+    nodes = sorted((node for node in nodes if node[1] >= 1), key=lambda node: -node[1])
+    return nodes or [(None, 1.0)]
+
+
+def split_by(n: int, weights: list[float]) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) ranges covering ``range(n)``, sized in proportion to
+    ``weights`` (every range holds at least one env; at most ``n`` ranges)."""
+    weights = list(weights[:max(1, n)])
+    if len(set(weights)) <= 1:
+        return split(n, len(weights))
+    edges = np.round(np.cumsum([0.0, *weights]) / sum(weights) * n).astype(int)
+    edges = np.maximum(edges, np.arange(len(edges)))  # at least one env each ...
+    edges = np.minimum(edges, n - np.arange(len(edges))[::-1])  # ... and room for the rest
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
 class SliceActor:
     """Envs ``start..stop-1`` in one Ray actor (wrapped with ``ray.remote`` at run time)."""
 
@@ -177,6 +197,10 @@ class SliceActor:
         """The actor's process id: answers while the actor lives (its step runs in the
         channel's thread, so this answers during a step too)."""
         return os.getpid()
+
+    def threads(self) -> int:
+        """The MuJoCo threads stepping this actor's slice."""
+        return self.slice.view.batch.nthread
 
     def open_channel(self) -> tuple[tuple[str, int], bytes]:
         """Listen for the driver's step connection on this node's address; that address and
@@ -209,9 +233,12 @@ class RayBackend(Backend):
     Args:
         factory: how to build a slice (sent to each actor).
         num_envs: batch size.
-        workers: number of actors (default: the cluster's CPUs // ``ray_num_cpus``).
+        workers: number of actors. Default: one actor per node, holding all of the node's CPUs
+            and stepping its slice on as many MuJoCo threads, with slices sized to the nodes'
+            CPUs (or, with ``ray_num_cpus`` given, the cluster's CPUs // ``ray_num_cpus``).
         ray_address: cluster to join (see :func:`connect`).
-        ray_num_cpus: CPUs Ray reserves for each actor.
+        ray_num_cpus: CPUs Ray reserves for each actor (default: 1 with ``workers``, else its
+            node's); an actor steps on that many MuJoCo threads.
 
     Attributes:
         actors: the actor handles, in slice order (``ranges[i]`` is actor i's envs).
@@ -223,14 +250,18 @@ class RayBackend(Backend):
     name = "ray"
 
     def __init__(self, factory: EnvFactory, num_envs: int, workers: int | None = None,
-                 ray_address: str | None = None, ray_num_cpus: float = 1.0):
-        self._ray = ray = connect(ray_address)
-        if float(ray_num_cpus) <= 0:
+                 ray_address: str | None = None, ray_num_cpus: float | None = None):
+        if ray_num_cpus is not None and float(ray_num_cpus) <= 0:
             raise ValueError(f"ray_num_cpus must be > 0, got {ray_num_cpus}")
-        cpus = ray.cluster_resources().get("CPU", available_cores())
-        count = workers or max(1, int(cpus // float(ray_num_cpus)))
-        self.ranges = split(num_envs, count)
-        self._factory, self._num_cpus = factory, float(ray_num_cpus)
+        self._ray = ray = connect(ray_address)
+        if workers is None and ray_num_cpus is None:
+            self._placements = node_placements(ray)[:num_envs]
+        else:
+            each = float(ray_num_cpus or 1.0)
+            cpus = ray.cluster_resources().get("CPU", available_cores())
+            self._placements = [(None, each)] * (workers or max(1, int(cpus // each)))
+        self.ranges = split_by(num_envs, [cpus for _, cpus in self._placements])
+        self._factory = factory
         self._cache_dir = str(cache.cache_dir()) if os.environ.get(cache.ENV_VAR) else None
         self._actor_class = ray.remote(SliceActor)
         self.actors, self.restarts = [], [0] * len(self.ranges)
@@ -255,8 +286,14 @@ class RayBackend(Backend):
 
     def _spawn(self, index: int):
         start, stop = self.ranges[index]
-        return self._actor_class.options(num_cpus=self._num_cpus, max_restarts=0).remote(
-            self._factory, start, stop, self._cache_dir, max(1, int(self._num_cpus)))
+        node, cpus = self._placements[index]
+        options = {"num_cpus": cpus, "max_restarts": 0}
+        if node is not None:  # its node if it lives, else anywhere (a replacement after a loss)
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=True)
+        return self._actor_class.options(**options).remote(
+            self._factory, start, stop, self._cache_dir, max(1, int(cpus)))
 
     def _connect(self, index: int) -> ChannelClient | None:
         """A step channel to actor ``index``, or None (then it is stepped over Ray calls)."""
