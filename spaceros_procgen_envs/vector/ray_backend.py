@@ -4,9 +4,10 @@ Ray places, starts, restarts and kills the actors and carries the rare calls (re
 states, pictures); a step goes over each actor's own TCP connection (:mod:`.step_channel`):
 the slice's actions out, its observations, info, rewards and flags home, one message each way.
 A Ray call costs 0.7 to 1.7 ms each way here while the actors compute, the connection tens of
-microseconds. An actor whose connection cannot be made (a firewall between the nodes) is stepped
-over Ray calls instead, with a warning. Without ``ray_address`` a local Ray is started with one CPU per
-usable core (unless Ray is already initialised, or ``$RAY_ADDRESS`` names a cluster);
+microseconds. An actor whose connection cannot be made (a firewall between the nodes) is
+stepped over Ray calls instead, with a warning. By default each node holds one actor, on all of
+its CPUs. Without ``ray_address`` a local Ray is started with one CPU per usable core
+(unless Ray is already initialised, or ``$RAY_ADDRESS`` names a cluster);
 ``ray_address="auto"`` or ``"host:port"`` joins an existing cluster. The package must be
 installed on its nodes; the driver's ``$SPACEROS_PROCGEN_CACHE_DIR``, when set, is the
 actors' asset cache too.
