@@ -185,7 +185,8 @@ class SliceActor:
                  nthread: int = 1):
         if cache_dir:
             os.environ[cache.ENV_VAR] = cache_dir
-        os.environ.setdefault("LP_NUM_THREADS", "1")  # one CPU per actor (see process.py)
+        os.environ.setdefault("LP_NUM_THREADS", "1")  # a render thread draws on one core
+        # (see process.py); a slice has one render thread per MuJoCo thread
         self.slice = make_slice(factory.build(start, stop), nthread)
         gcfreeze.hold()  # the actor lives as long as its slice (see gcfreeze)
         self.layout = Layout.of(self.slice.envs[0])
