@@ -260,7 +260,7 @@ def test_close_stops_every_worker_and_frees_shared_memory():
 
 
 def test_idle_process_workers_sleep_instead_of_polling():
-    # A worker polls its pipe for a moment after each reply (process.SPIN_S), then blocks: a
+    # A worker polls its pipe for a moment after each reply (protocol.SPIN_S), then blocks: a
     # batch left idle (a paused agent, a real-time loop between ticks) must not burn the cores.
     env = make_vec("perseverance", "process")
     try:
@@ -398,7 +398,7 @@ def test_step_channel_ships_a_failed_step_home_and_sees_its_end():
 
     server = ChannelServer(step, actions, results, "127.0.0.1")
     mine = (np.zeros((2, 4), np.float32), np.zeros(2))
-    stranger = socket.create_connection(server.address)  # without the token: dropped
+    stranger = socket.create_connection(server.address, timeout=5.0)  # no token: dropped
     stranger.sendall(b"S" * len(server.token))
     assert stranger.recv(1) == b"", "a connection without the token was served"
     stranger.close()

@@ -3,8 +3,8 @@
 Protocol (Gymnasium's ``AsyncVectorEnv`` is the model). The parent sends ``(command, data)``
 over a duplex pipe; the worker answers ``(payload, ok)``; ``ok=False`` carries
 ``(exception type, message, traceback)`` home and the worker exits. After each reply a worker
-polls its pipe for :data:`SPIN_S` before it blocks, so the next step of a busy loop starts at
-once on warm caches, while an idle batch sleeps.
+polls its pipe for :data:`~.protocol.SPIN_S` before it blocks, so the next step of a busy loop
+starts at once on warm caches, while an idle batch sleeps.
 
 =================  ===========================  =================================================
 command            data                         reply payload
@@ -49,7 +49,6 @@ import mmap
 import multiprocessing as mp
 import os
 import signal
-import time
 import traceback
 import weakref
 from multiprocessing import reduction
@@ -63,7 +62,7 @@ from ..assets import cache
 from ..sim.cameras import gl_started
 from .batch import Buffers, EnvFactory, Layout, obs_views, split
 from .batch_slice import make_slice
-from .protocol import SPIN_S, Backend, RemoteTraceback, WorkerError, join_states
+from .protocol import Backend, RemoteTraceback, WorkerError, join_states, spin
 
 CLOSE_TIMEOUT_S = 2.0  # SPEC 9: Ctrl-C / SIGTERM shuts down within 2 s
 ALIGN = 64  # bytes: each array of the shared block starts on its own cache line
@@ -137,11 +136,10 @@ class _Worker:
             self.conn.send((handlers[command](data), True))
 
     def _next_command(self) -> tuple[str, Any]:
-        """The parent's next ``(command, data)``: polled for :data:`SPIN_S`, then waited for."""
-        conn, deadline = self.conn, time.perf_counter() + SPIN_S
-        while not conn.poll(0) and time.perf_counter() < deadline:
-            os.sched_yield()
-        return conn.recv()
+        """The parent's next ``(command, data)``: polled for :data:`~.protocol.SPIN_S`, then
+        waited for."""
+        spin(lambda: self.conn.poll(0))
+        return self.conn.recv()
 
     def step(self, _) -> None:
         self.piece.step(self.actions, self.out)

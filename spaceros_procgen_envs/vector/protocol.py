@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,14 @@ BACKENDS = ("sync", "thread", "process", "ray")
 # 30 to 40 % slower on cold caches (32 ingenuity envs, one worker, 2 cores). 2 ms covers the
 # parent's own share of a step and a small policy's action.
 SPIN_S = 0.002
+
+
+def spin(ready: Callable[[], bool]) -> None:
+    """Poll ``ready()`` for up to :data:`SPIN_S`, yielding the core between polls; the caller
+    then blocks on what it was waiting for (at once, when ``ready()`` came true)."""
+    deadline = time.perf_counter() + SPIN_S
+    while not ready() and time.perf_counter() < deadline:
+        os.sched_yield()
 
 
 def available_cores() -> int:

@@ -67,9 +67,14 @@ def check_reachable(address: str | None = None) -> None:
     ray = import_ray()
     if ray.is_initialized():
         return
-    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    address = _resolve(address)
     if address != "local":
         _probe(address)
+
+
+def _resolve(address: str | None) -> str:
+    """The cluster :func:`connect` joins: ``address``, else ``$RAY_ADDRESS``, else ``"local"``."""
+    return address or os.environ.get("RAY_ADDRESS") or "local"
 
 
 def connect(address: str | None = None):
@@ -88,7 +93,7 @@ def connect(address: str | None = None):
     ray = import_ray()
     if ray.is_initialized():
         return ray
-    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    address = _resolve(address)
     if address == "local":
         ray.init(address="local", num_cpus=available_cores(), include_dashboard=False,
                  configure_logging=False)
@@ -281,7 +286,7 @@ class RayBackend(Backend):
                     raise WorkerError(f"ray actor {index} built envs with another layout", index)
             self.layout = layouts[0]
             self.out = allocate(num_envs, self.layout.observation_space, self.layout.info_keys)
-            self.channels = [self._connect(i) for i in range(len(self.actors))]
+            self.channels = self._connect(range(len(self.actors)))
         except BaseException:
             self.close()
             raise
@@ -297,18 +302,23 @@ class RayBackend(Backend):
         return self._actor_class.options(**options).remote(
             self._factory, start, stop, self._cache_dir, max(1, int(cpus)))
 
-    def _connect(self, index: int) -> ChannelClient | None:
-        """A step channel to actor ``index``, or None (then it is stepped over Ray calls)."""
-        start, stop = self.ranges[index]
-        address, token = self._gather([self.actors[index].open_channel.remote()], "start-up",
-                                      restart=False)[0]
-        try:
-            return ChannelClient(address, token, self.out.view(start, stop).arrays(),
-                                 CONNECT_TIMEOUT_S)
-        except OSError as exc:
-            log.warning("ray actor %d: no step connection to %s:%d (%s); stepping it over Ray "
-                        "calls, which is slower", index, *address, exc)
-            return None
+    def _connect(self, indices) -> list[ChannelClient | None]:
+        """Step channels to actors ``indices`` (their servers opened in one round of calls);
+        None where no connection can be made (that actor is then stepped over Ray calls)."""
+        indices = list(indices)
+        opened = self._gather([self.actors[i].open_channel.remote() for i in indices],
+                              "start-up", restart=False)
+        channels = []
+        for index, (address, token) in zip(indices, opened):
+            start, stop = self.ranges[index]
+            try:
+                channels.append(ChannelClient(address, token, self.out.view(start, stop).arrays(),
+                                              CONNECT_TIMEOUT_S))
+            except OSError as exc:
+                log.warning("ray actor %d: no step connection to %s:%d (%s); stepping it over "
+                            "Ray calls, which is slower", index, *address, exc)
+                channels.append(None)
+        return channels
 
     def _ping(self, index: int) -> None:
         """Raise :class:`ChannelClosed` when actor ``index`` is dead (asked of Ray)."""
@@ -369,7 +379,7 @@ class RayBackend(Backend):
             self.channels[index].close()
         try:
             arrays = ray.get(actor.reset.remote(seeds, None))
-            self.channels[index] = self._connect(index)
+            self.channels[index] = self._connect([index])[0]
         except (ray.exceptions.RayError, WorkerError) as exc:
             self._fail(self._error(index, "restart", "died and could not be restarted", exc))
         self._restarted[start:stop] = True

@@ -19,7 +19,7 @@ from the slice's :class:`~.batch.Layout`:
 
 The actor's end (:class:`ChannelServer`) serves in a thread of its own; the driver never has a
 step and a Ray call of the same actor in flight at once, so the slice is used by one thread at
-a time. After each reply it polls for :data:`~.protocol.SPIN_S` before it blocks, as a
+a time. After each reply it polls (:func:`~.protocol.spin`) before it blocks, as a
 ``process`` worker does, so a busy loop's next step starts at once.
 """
 
@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .protocol import SPIN_S
+from .protocol import spin
 
 STEP, CLOSE = b"S", b"Q"
 OK, FAILED = b"\x00", b"\x01"
@@ -124,7 +124,7 @@ class ChannelServer:
         with sock:
             try:
                 while True:
-                    self._wait(sock)
+                    spin(lambda: bool(select.select([sock], [], [], 0)[0]))
                     _receive_exactly(sock, command)
                     if command.tobytes() != STEP:
                         return
@@ -140,15 +140,6 @@ class ChannelServer:
             report = pickle.dumps((type(exc).__name__, str(exc), traceback.format_exc()))
             return FAILED + _LENGTH.pack(len(report)) + report
         return OK + b"".join(array.tobytes() for array in self._arrays if array.size)
-
-    @staticmethod
-    def _wait(sock: socket.socket) -> None:
-        """Poll ``sock`` for :data:`SPIN_S`, yielding the core between polls (then block)."""
-        deadline = time.perf_counter() + SPIN_S
-        while time.perf_counter() < deadline:
-            if select.select([sock], [], [], 0)[0]:
-                return
-            time.sleep(0)
 
 
 class ChannelClient:
@@ -211,9 +202,9 @@ class ChannelClient:
                 if count == 0:
                     raise ChannelClosed("the connection closed")
                 self._got += count
+        except ChannelClosed:
+            raise
         except OSError as exc:
-            if isinstance(exc, ChannelClosed):
-                raise
             raise ChannelClosed(str(exc)) from None
         self._got = 0
         offset = 0
